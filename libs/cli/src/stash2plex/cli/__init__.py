@@ -1,0 +1,1 @@
+"""The stash2plex operator command."""

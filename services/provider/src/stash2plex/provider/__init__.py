@@ -1,0 +1,1 @@
+"""Stash2Plex provider service."""
