@@ -40,7 +40,9 @@ class NatsSettings(BaseModel):
     )
     connect_timeout_s: float = Field(default=2.0, gt=0, description="Timeout of one connection attempt.")
     request_timeout_s: float = Field(default=5.0, gt=0, description="Timeout of JetStream API calls and publishes.")
-    sync_max_age_days: float = Field(default=0, ge=0, description="Age after which an unprocessed sync job expires (0: never).")
+    sync_max_age_days: float = Field(
+        default=0, ge=0, description="Age after which an unprocessed sync job expires (0: never)."
+    )
     dlq_max_age_days: float = Field(default=30, gt=0, description="How long dead letters are kept.")
     gaps_max_age_days: float = Field(default=7, gt=0, description="How long gap messages are kept.")
     duplicate_window_s: float = Field(

@@ -1,0 +1,3 @@
+from stash2plex.ingest.main import main
+
+main()

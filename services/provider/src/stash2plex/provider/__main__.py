@@ -1,0 +1,3 @@
+from stash2plex.provider.main import main
+
+main()

@@ -1,0 +1,3 @@
+from stash2plex.reconciler.main import main
+
+main()

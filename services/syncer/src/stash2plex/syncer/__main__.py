@@ -1,0 +1,3 @@
+from stash2plex.syncer.main import main
+
+main()
