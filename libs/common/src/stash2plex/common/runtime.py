@@ -55,6 +55,7 @@ class ServiceRuntime:
         self._checks: dict[str, Check] = {"nats": self._nats_check}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_error_log = (0.0, "")
+        self._stopping = False
         for dependency in needs:
             self._checks[dependency] = stash_check(settings) if dependency == "stash" else plex_check(settings)
         metrics.BUILD_INFO.labels(service).info({"version": _version()})
@@ -94,6 +95,7 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._refresh_gauges(), name="queue-gauges"))
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -159,6 +161,8 @@ class ServiceRuntime:
 
     async def _on_disconnected(self) -> None:
         metrics.NATS_CONNECTED.labels(self.service).set(0)
+        if self._stopping:
+            return
         metrics.NATS_DISCONNECTS.labels(self.service).inc()
         log.warning("disconnected from NATS; reconnecting")
 

@@ -1,0 +1,3 @@
+from stash2plex.cli.main import app
+
+app()

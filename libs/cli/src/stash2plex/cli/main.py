@@ -1,0 +1,47 @@
+"""The ``stash2plex`` operator command."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from rich.console import Console
+
+from stash2plex.cli.stack import plan_stack
+from stash2plex.cli.up import up as run_up
+from stash2plex.common.settings import SettingsError
+
+app = typer.Typer(
+    name="stash2plex",
+    help="Keep a Plex library in step with Stash. Settings come from STASH2PLEX_* variables and .env.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EXIT_BAD_SETTINGS = 2
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+@app.callback()
+def root() -> None:
+    """Stash2Plex operator command."""
+
+
+@app.command()
+def up(
+    log_format: LogFormat | None = typer.Option(
+        None, "--log-format", help="Log format of the services (default: STASH2PLEX_LOG__FORMAT, else json)."
+    ),
+) -> None:
+    """Start the embedded NATS server and all four services; Ctrl-C stops everything."""
+    console = Console(highlight=False)
+    try:
+        stack = plan_stack(log_format.value if log_format else None)
+    except SettingsError as error:
+        console.print(f"[bold red]stash2plex up:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_BAD_SETTINGS) from None
+    raise typer.Exit(run_up(stack, console))
