@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -33,9 +34,10 @@ def root() -> None:
 
 @app.command()
 def up(
-    log_format: LogFormat | None = typer.Option(
-        None, "--log-format", help="Log format of the services (default: STASH2PLEX_LOG__FORMAT, else json)."
-    ),
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option("--log-format", help="Log format of the services (default: STASH2PLEX_LOG__FORMAT, else json)."),
+    ] = None,
 ) -> None:
     """Start the embedded NATS server and all four services; Ctrl-C stops everything."""
     console = Console(highlight=False)

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from typing import TextIO
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -101,10 +102,12 @@ class RedactingTextFormatter(logging.Formatter):
         return self.redactor(super().format(record))
 
 
-def configure_logging(service: str, settings: LogSettings, secrets: Iterable[str] = ()) -> Redactor:
+def configure_logging(
+    service: str, settings: LogSettings, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> Redactor:
     """Send every logger (uvicorn's and the libraries' too) through one redacting handler on stderr."""
     redactor = Redactor(secrets, obfuscate_paths=settings.obfuscate_paths)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter(service))
     handler.setFormatter(
         RedactingJsonFormatter(redactor) if settings.format == "json" else RedactingTextFormatter(redactor)

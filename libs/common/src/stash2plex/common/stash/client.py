@@ -1,0 +1,282 @@
+"""The Stash GraphQL client every service uses.
+
+One object per process: it holds one HTTP connection pool, sends the operations
+from ``queries/`` with the ``ApiKey`` header, retries what is transient (see
+:mod:`.retry`), and turns every answer into a model from :mod:`.models` and every
+failure into one of the errors in :mod:`.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from gql import Client, GraphQLRequest
+from gql.client import AsyncClientSession
+from gql.transport.exceptions import TransportError
+from gql.transport.httpx import HTTPXAsyncTransport
+
+from stash2plex.common.settings import StashSettings
+from stash2plex.common.stash.documents import load_operations
+from stash2plex.common.stash.errors import StashQueryError, classify
+from stash2plex.common.stash.models import (
+    PluginSettings,
+    Scene,
+    SceneIdPage,
+    ScenePage,
+    Version,
+)
+from stash2plex.common.stash.retry import RetryPolicy
+from stash2plex.common.stash.timestamps import greater_than_value
+
+EntityKind = Literal["performer", "studio", "tag", "group"]
+SceneSort = Literal["id", "updated_at", "created_at"]
+
+API_KEY_HEADER = "ApiKey"
+
+# What talking to Stash can raise; anything else is a bug and propagates as it is.
+_FAILURES = (TransportError, httpx.HTTPError, TimeoutError, OSError)
+
+_R = TypeVar("_R")
+
+# Scene filter field and criterion shape for each kind of entity. Studios include
+# their sub-studios (depth -1) because a scene shows its studio's parent too, so
+# renaming a parent changes what those scenes sync.
+_ENTITY_CRITERIA: dict[EntityKind, tuple[str, int | None]] = {
+    "performer": ("performers", None),
+    "studio": ("studios", -1),
+    "tag": ("tags", 0),
+    "group": ("groups", 0),
+}
+
+
+class StashClient:
+    """Async client of one Stash server; use as ``async with StashClient(settings) as stash:``."""
+
+    def __init__(
+        self,
+        settings: StashSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = 250,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        self._graphql_url = settings.graphql_url
+        self._base = urlsplit(self._graphql_url.removesuffix("/graphql"))
+        self._api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+        self._retry = retry or RetryPolicy()
+        self._page_size = page_size
+        self._timeout = settings.timeout_s
+        self._headers = {API_KEY_HEADER: self._api_key} if self._api_key else {}
+        self._operations = load_operations()
+        self._gql: Client | None = None
+        self._session: AsyncClientSession | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"StashClient({self._graphql_url!r}, api_key={'set' if self._api_key else 'unset'})"
+
+    async def __aenter__(self) -> Self:
+        transport = HTTPXAsyncTransport(
+            url=self._graphql_url, headers=self._headers, timeout=httpx.Timeout(self._timeout)
+        )
+        self._gql = Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=self._timeout)
+        self._session = await self._gql.connect_async()  # type: ignore[no-untyped-call]  # gql leaves it unannotated
+        self._http = httpx.AsyncClient(headers=self._headers, timeout=httpx.Timeout(self._timeout))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._gql is not None:
+            await self._gql.close_async()  # type: ignore[no-untyped-call]
+        if self._http is not None:
+            await self._http.aclose()
+        self._gql = self._session = self._http = None
+
+    # -- queries -------------------------------------------------------------------------
+
+    async def version(self) -> Version:
+        """Stash's version; the cheapest proof that Stash answers and accepts the key."""
+        data = await self._execute("Version", {})
+        return Version.model_validate(data["version"])
+
+    async def find_scene(self, scene_id: str | int) -> Scene | None:
+        """The scene with this id, or None when Stash has none."""
+        data = await self._execute("FindScene", {"id": str(scene_id)})
+        return _scene_or_none(data["findScene"])
+
+    async def find_scenes_page(
+        self,
+        page: int,
+        per_page: int,
+        updated_since: datetime | None = None,
+        *,
+        sort: SceneSort | None = None,
+        direction: Literal["ASC", "DESC"] = "ASC",
+    ) -> ScenePage:
+        """One page of scenes, optionally only those updated at or after ``updated_since``.
+
+        ``updated_since`` is an aware datetime and is inclusive to the second (Stash
+        stores whole seconds), so a high-water mark taken from a scene's
+        ``updated_at`` returns that scene again: callers de-duplicate. The sort
+        defaults to ``updated_at`` with ``updated_since`` (walk forward from a mark)
+        and to ``id`` without it (a full walk that sees each scene once).
+        """
+        if page < 1 or per_page < 1:
+            raise ValueError("page and per_page start at 1")
+        scene_filter: dict[str, Any] | None = None
+        if updated_since is not None:
+            scene_filter = {"updated_at": {"value": greater_than_value(updated_since), "modifier": "GREATER_THAN"}}
+        variables = {
+            "page": page,
+            "per_page": per_page,
+            "sort": sort or ("updated_at" if updated_since is not None else "id"),
+            "direction": direction,
+            "scene_filter": scene_filter,
+        }
+        data = await self._execute("FindScenes", variables)
+        result = data["findScenes"]
+        scenes = [Scene.model_validate(s) for s in result["scenes"]]
+        if updated_since is not None:
+            floor = updated_since.replace(microsecond=0)
+            scenes = [s for s in scenes if s.updated_at >= floor]
+        return ScenePage(page=page, per_page=per_page, count=result["count"], scenes=tuple(scenes))
+
+    async def find_scenes_by_path(self, path: str, *, exact: bool = False) -> list[Scene]:
+        """Scenes with a file at ``path`` (Stash's full path, Stash's separator).
+
+        Stash matches case-insensitively (ASCII) and treats ``_``/``%`` as wildcards;
+        with ``exact=True`` only scenes that have a file at exactly ``path`` are kept.
+        """
+        scenes: list[Scene] = []
+        page = 1
+        while True:
+            data = await self._execute("FindScenesByPath", {"path": path, "page": page, "per_page": 25})
+            result = data["findScenes"]
+            batch = [Scene.model_validate(s) for s in result["scenes"]]
+            scenes.extend(batch)
+            if not batch or page * 25 >= result["count"]:
+                break
+            page += 1
+        return [s for s in scenes if s.has_file_path(path)] if exact else scenes
+
+    async def search_scenes_by_path(self, text: str, *, phrase: bool = True, limit: int = 100) -> ScenePage:
+        """Up to ``limit`` scenes whose path contains ``text`` (Stash's ``INCLUDES``).
+
+        With ``phrase`` (the default) the text is sent in double quotes, so Stash
+        looks for it as one piece; without, Stash splits it on whitespace and
+        returns scenes whose path contains *any* of the words.
+        """
+        value = f'"{text}"' if phrase else text
+        data = await self._execute("SearchScenesByPath", {"value": value, "page": 1, "per_page": limit})
+        result = data["findScenes"]
+        scenes = tuple(Scene.model_validate(s) for s in result["scenes"])
+        return ScenePage(page=1, per_page=limit, count=result["count"], scenes=scenes)
+
+    async def find_scene_by_hash(self, oshash: str | None = None, checksum: str | None = None) -> Scene | None:
+        """The scene of a file with this oshash or md5 ``checksum`` (Stash tries the checksum first)."""
+        if not oshash and not checksum:
+            raise ValueError("give an oshash, a checksum or both")
+        data = await self._execute("FindSceneByHash", {"oshash": oshash, "checksum": checksum})
+        return _scene_or_none(data["findSceneByHash"])
+
+    async def scene_ids_for_entity(
+        self, kind: EntityKind, entity_id: str | int, *, per_page: int | None = None
+    ) -> AsyncIterator[SceneIdPage]:
+        """Pages of the ids of every scene that shows this performer, studio, tag or group.
+
+        Scenes of sub-studios count for a studio. Pages are in id order.
+        """
+        if kind not in _ENTITY_CRITERIA:
+            raise ValueError(f"unknown entity kind {kind!r}")
+        field, depth = _ENTITY_CRITERIA[kind]
+        criterion: dict[str, Any] = {"value": [str(entity_id)], "modifier": "INCLUDES"}
+        if depth is not None:
+            criterion["depth"] = depth
+        size = per_page or self._page_size
+        page = 1
+        while True:
+            data = await self._execute("SceneIdsForEntity", {"page": page, "per_page": size, field: criterion})
+            result = data["findScenes"]
+            ids = tuple(str(s["id"]) for s in result["scenes"])
+            if not ids:
+                return
+            yield SceneIdPage(page=page, per_page=size, count=result["count"], ids=ids)
+            if page * size >= result["count"]:
+                return
+            page += 1
+
+    async def plugin_settings(self, plugin_id: str) -> PluginSettings:
+        """The settings saved for a Stash plugin; keys the user never set are absent."""
+        data = await self._execute("PluginConfiguration", {"include": [plugin_id]})
+        plugins = data["configuration"]["plugins"] or {}
+        settings = plugins.get(plugin_id)
+        if settings is None:
+            # Older Stash releases lower-cased plugin ids in their configuration.
+            settings = next((v for k, v in plugins.items() if k.lower() == plugin_id.lower()), None)
+        return dict(settings) if isinstance(settings, Mapping) else {}
+
+    # -- images ----------------------------------------------------------------------------
+
+    async def fetch_image(self, url: str) -> bytes:
+        """The bytes behind an image URL Stash returned (``paths.screenshot``, ``image_path``).
+
+        The API key only ever goes to the configured Stash: a URL naming another
+        host (Stash builds them from the host name a client used) is re-rooted on it.
+        """
+        target = self._on_stash(url)
+        http = _require(self._http)
+        async for attempt in self._retry.retrying(f"GET {urlsplit(target).path}"):
+            with attempt:
+                try:
+                    response = await http.get(target)
+                    response.raise_for_status()
+                except _FAILURES as exc:
+                    raise classify(exc, f"GET {urlsplit(target).path}", self._secrets()) from exc
+                return response.content
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    def _on_stash(self, url: str) -> str:
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) == (self._base.scheme, self._base.netloc):
+            return url
+        if parts.scheme and parts.scheme not in ("http", "https"):
+            raise StashQueryError(f"not an image URL: scheme {parts.scheme!r}")
+        return urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
+    async def _execute(self, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        session = _require(self._session)
+        request = GraphQLRequest(
+            self._operations[operation],
+            variable_values={k: v for k, v in variables.items() if v is not None},
+            operation_name=operation,
+        )
+        async for attempt in self._retry.retrying(operation):
+            with attempt:
+                try:
+                    data: dict[str, Any] = await session.execute(request)
+                except _FAILURES as exc:
+                    raise classify(exc, operation, self._secrets()) from exc
+                return data
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+
+def _require(resource: _R | None) -> _R:
+    if resource is None:
+        raise RuntimeError("StashClient is not open: use it as an async context manager")
+    return resource
+
+
+def _scene_or_none(value: Any) -> Scene | None:
+    return None if value is None else Scene.model_validate(value)

@@ -1,0 +1,88 @@
+"""Settings: env names, nesting, .env, secrets and the errors a user sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stash2plex.common.settings import CommonSettings, SettingsError, env_name, load_settings
+from stash2plex.syncer.settings import SyncerSettings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("STASH2PLEX_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+
+
+def test_nested_variables_reach_their_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_PLEX__URL", "http://plex.local:32400")
+    monkeypatch.setenv("STASH2PLEX_PLEX__TOKEN", "plex-secret-token")
+    monkeypatch.setenv("STASH2PLEX_SYNCER__PORT", "9001")
+    settings = load_settings(SyncerSettings)
+    assert str(settings.plex.url) == "http://plex.local:32400/"
+    assert settings.plex.token is not None
+    assert settings.plex.token.get_secret_value() == "plex-secret-token"
+    assert settings.syncer.port == 9001
+    assert "plex-secret-token" not in repr(settings)
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("STASH2PLEX_STASH__URL=http://stash:9999\nSTASH2PLEX_LOG__LEVEL=debug\n")
+    settings = load_settings(CommonSettings)
+    assert settings.stash.graphql_url == "http://stash:9999/graphql"
+    assert settings.log.level == "DEBUG"
+
+
+def test_every_invalid_value_is_named_by_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_PLEX__URL", "plex-without-scheme")
+    monkeypatch.setenv("STASH2PLEX_NATS__EMBEDDED_PORT", "seventy")
+    monkeypatch.setenv("STASH2PLEX_NATS__URL", "http://wrong:4222")
+    monkeypatch.setenv("STASH2PLEX_LOG__LEVEL", "loud")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(CommonSettings)
+    text = str(caught.value)
+    for name in (
+        "STASH2PLEX_PLEX__URL",
+        "STASH2PLEX_NATS__EMBEDDED_PORT",
+        "STASH2PLEX_NATS__URL",
+        "STASH2PLEX_LOG__LEVEL",
+    ):
+        assert name in text
+    assert "'seventy'" in text
+
+
+def test_blank_urls_mean_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_NATS__URL", "  ")
+    monkeypatch.setenv("STASH2PLEX_STASH__URL", "")
+    settings = load_settings(CommonSettings)
+    assert settings.nats.url is None
+    assert settings.missing_for("stash") == ["STASH2PLEX_STASH__URL", "STASH2PLEX_STASH__API_KEY"]
+
+
+def test_missing_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_PLEX__URL", "http://plex:32400")
+    assert load_settings(CommonSettings).missing_for("plex", "stash") == [
+        "STASH2PLEX_STASH__URL",
+        "STASH2PLEX_STASH__API_KEY",
+        "STASH2PLEX_PLEX__TOKEN",
+    ]
+
+
+def test_store_dir_defaults_under_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STASH2PLEX_DATA_DIR", str(tmp_path / "state"))
+    assert load_settings(CommonSettings).nats_store_dir == tmp_path / "state" / "nats"
+
+
+def test_secrets_lists_configured_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_STASH__API_KEY", "stash-key-123")
+    assert load_settings(CommonSettings).secrets() == ["stash-key-123"]
+
+
+def test_env_name() -> None:
+    assert env_name("nats", "embedded_port") == "STASH2PLEX_NATS__EMBEDDED_PORT"
