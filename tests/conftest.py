@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -47,12 +49,10 @@ async def nc(broker: Broker) -> AsyncIterator[NatsClient]:
 
 
 @pytest.fixture
-async def js(nc: NatsClient) -> AsyncIterator[JetStreamContext]:
+async def js(nc: NatsClient) -> JetStreamContext:
     """JetStream on the shared broker, emptied of Stash2Plex streams before the test."""
     context = nc.jetstream(timeout=5)
     for stream in ("SYNC", "GAPS", "DLQ", "KV_s2p_state", "KV_s2p_sync"):
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await context.delete_stream(stream)
-        except nats.js.errors.NotFoundError:
-            pass
-    yield context
+    return context

@@ -3,6 +3,7 @@ serves health and metrics, and says exactly what it is missing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -57,10 +58,8 @@ async def test_topology_exists_once_a_service_is_up(broker: Broker, tmp_path: Pa
     nc = await nats.connect(broker.url)
     js = nc.jetstream()
     for stream in ("SYNC", "GAPS", "DLQ"):
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(stream)
-        except nats.js.errors.NotFoundError:
-            pass
     with ServiceProcess("ingest", bare_env(broker, tmp_path), tmp_path) as service:
         service.wait_ready(check="nats")
         names = {info.config.name for info in await js.streams_info()}

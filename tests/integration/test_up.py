@@ -3,6 +3,7 @@ Ctrl-C stops it all, and the broker's messages outlive both a crash and a restar
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -129,7 +130,7 @@ async def test_up_runs_everything_survives_a_broker_crash_and_keeps_messages(tmp
         deadline = time.monotonic() + 20
         while stack.state()["children"]["nats"]["restarts"] < 1:
             assert time.monotonic() < deadline, stack.output()
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
         wait_for_port("127.0.0.1", stack.nats_port, timeout=10)
         assert stack.state()["children"]["nats"]["pid"] != old_pid
         assert await pending_jobs(stack.nats_url) == 3

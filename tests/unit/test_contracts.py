@@ -37,7 +37,7 @@ def test_garbage_is_a_contract_error() -> None:
 def test_ids_that_would_break_a_subject_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="subject token"):
         token(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="scene_id"):
         SyncJob(scene_id=bad, reason=SyncReason.MANUAL)
 
 
