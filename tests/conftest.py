@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
