@@ -114,3 +114,14 @@ def test_without_a_nats_url_a_service_runs_its_own_broker(tmp_path: Path) -> Non
         assert nats_check["ok"] is True
         assert "(embedded)" in nats_check["detail"]
     assert (tmp_path / "data" / "nats" / "jetstream").is_dir()
+
+
+def test_container_healthcheck_command_follows_the_service(broker: Broker, tmp_path: Path) -> None:
+    def healthcheck(url: str) -> int:
+        env = {"PATH": "/usr/bin:/bin", "STASH2PLEX_HEALTHCHECK_URL": url}
+        command = [sys.executable, "-m", "stash2plex.common.healthcheck"]
+        return subprocess.run(command, env=env, capture_output=True, timeout=30, check=False).returncode
+
+    with ServiceProcess("reconciler", bare_env(broker, tmp_path), tmp_path) as service:
+        assert healthcheck(service.url + "/healthz") == 0
+    assert healthcheck(service.url + "/healthz") == 1

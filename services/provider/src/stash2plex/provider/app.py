@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from stash2plex.common.http import create_service_app
-from stash2plex.common.runtime import ServiceRuntime
+from stash2plex.common.runtime import Dependency, ServiceRuntime
 from stash2plex.provider.settings import ProviderSettings
 
 SERVICE = "provider"
-NEEDS = ("stash",)
+NEEDS: tuple[Dependency, ...] = ("stash",)
 
 
 def create_app(settings: ProviderSettings) -> FastAPI:
