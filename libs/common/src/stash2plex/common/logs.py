@@ -14,9 +14,9 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TextIO
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
