@@ -27,6 +27,7 @@ def bare_env(broker: Broker, tmp_path: Path) -> dict[str, str]:
         "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
         "STASH2PLEX_STASH__URL": "",
         "STASH2PLEX_PLEX__URL": "",
+        "STASH2PLEX_INGEST__TOKEN": "test-ingest-token",
     }
 
 
@@ -107,6 +108,7 @@ def test_without_a_nats_url_a_service_runs_its_own_broker(tmp_path: Path) -> Non
         "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
         "STASH2PLEX_NATS__EMBEDDED_PORT": str(free_port()),
         "STASH2PLEX_NATS__EMBEDDED_MONITOR_PORT": str(free_port()),
+        "STASH2PLEX_INGEST__TOKEN": "test-ingest-token",
     }
     with ServiceProcess("ingest", env, tmp_path) as service:
         report = service.wait_ready(check="nats")

@@ -4,8 +4,10 @@ addresses each will listen on, all worked out from the same settings the service
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stash2plex.common.embedded import EmbeddedNatsConfig, config_from_settings
 from stash2plex.common.settings import CommonSettings, ListenSettings, load_settings
@@ -40,6 +42,8 @@ class Stack:
     nats: EmbeddedNatsConfig | None
     nats_url: str
     services: list[ChildSpec]
+    ingest_token_file: Path | None = None
+    """Where ``up`` keeps the ingest token it made, when none was configured."""
 
 
 def _listen(name: str) -> ListenSettings:
@@ -61,6 +65,11 @@ def plan_stack(log_format: str | None = None) -> Stack:
     child_env = {"STASH2PLEX_NATS__URL": nats_url, "STASH2PLEX_DATA_DIR": str(settings.data_dir)}
     if log_format:
         child_env["STASH2PLEX_LOG__FORMAT"] = log_format
+    token_file = None
+    ingest = load_settings(IngestSettings).ingest
+    if ingest.token is None and not ingest.allow_open:
+        token_file = settings.data_dir / "ingest-token"
+        child_env["STASH2PLEX_INGEST__TOKEN"] = ingest_token(token_file)
     services = []
     for name in SERVICES:
         listen = _listen(name)
@@ -73,7 +82,21 @@ def plan_stack(log_format: str | None = None) -> Stack:
                 env=child_env,
             )
         )
-    return Stack(settings=settings, nats=nats, nats_url=nats_url, services=services)
+    return Stack(settings=settings, nats=nats, nats_url=nats_url, services=services, ingest_token_file=token_file)
+
+
+def ingest_token(path: Path) -> str:
+    """The token ``up`` gives ingest when none is configured: made once, kept private, reused."""
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            return token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
 
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:

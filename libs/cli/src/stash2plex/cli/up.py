@@ -148,6 +148,11 @@ async def run_stack(stack: Stack, console: Console) -> int:
             table.add_row(spec.name, spec.url, str(supervisor.children[spec.name].pid), "ok" if ok else "not answering")
         console.print(table)
         console.print(f"data dir: {stack.settings.data_dir}    stop with Ctrl-C")
+        if stack.ingest_token_file is not None:
+            console.print(
+                f"ingest token: in {stack.ingest_token_file} — enter it as the Stash plugin's 'Ingest token' "
+                "(or set STASH2PLEX_INGEST__TOKEN)"
+            )
         for hint in await readiness_hints(urls):
             console.print(Text(f"waiting | {hint}", style="yellow"))
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stash2plex.common.subjects import GapKind, dlq_subject, gap_subject, sync_subject, token
+from stash2plex.common.subjects import GapKind, dlq_subject, entity_subject, gap_subject, sync_subject, token
 
 
 def utcnow() -> datetime:
@@ -89,6 +89,36 @@ class SyncJob(Message):
     def msg_id(self) -> str:
         """A replayed event is a duplicate; a newer edit of the same scene is not."""
         return f"sync:{self.scene_id}:{self.event_id}"
+
+
+EntityKind = Literal["performer", "studio", "tag", "group", "library"]
+
+
+class EntityChange(Message):
+    """A change that touches many scenes: resolved to one sync job per scene, off the request path.
+
+    ``kind="library"`` with ``entity_id`` ``all`` or ``recent`` is a backfill request.
+    """
+
+    kind: EntityKind
+    entity_id: str
+    event_id: str = Field(default_factory=new_trace_id)
+    hook: str | None = None
+    since_hours: float | None = Field(default=None, gt=0, description="For a 'recent' backfill: how far back.")
+    requested_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("entity_id")
+    @classmethod
+    def _id_is_token(cls, value: str) -> str:
+        return token(value)
+
+    @property
+    def subject(self) -> str:
+        return entity_subject(self.kind, self.entity_id)
+
+    @property
+    def msg_id(self) -> str:
+        return f"entity:{self.kind}:{self.entity_id}:{self.event_id}"
 
 
 class Gap(Message):

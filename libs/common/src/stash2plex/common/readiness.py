@@ -13,6 +13,9 @@ import httpx
 from pydantic import BaseModel
 
 from stash2plex.common.settings import CommonSettings, env_name
+from stash2plex.common.stash.client import StashClient
+from stash2plex.common.stash.errors import StashAuthError, StashError
+from stash2plex.common.stash.retry import RetryPolicy
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -92,11 +95,8 @@ def stash_check(settings: CommonSettings) -> Check:
             return CheckResult(
                 name="stash", ok=False, configured=False, detail="not configured: set " + ", ".join(missing)
             )
-        from stash2plex.common.stash.client import StashClient
-        from stash2plex.common.stash.errors import StashAuthError, StashError
-
         try:
-            async with StashClient(settings.stash, retries=0) as client:
+            async with StashClient(settings.stash, retry=RetryPolicy(attempts=1)) as client:
                 version = await client.version()
         except StashAuthError:
             return CheckResult(
@@ -104,6 +104,6 @@ def stash_check(settings: CommonSettings) -> Check:
             )
         except StashError as error:
             return CheckResult(name="stash", ok=False, detail=f"Stash did not answer: {error}")
-        return CheckResult(name="stash", ok=True, detail=f"Stash {version}")
+        return CheckResult(name="stash", ok=True, detail=f"Stash {version.version or version.hash}")
 
     return check

@@ -65,6 +65,10 @@ class ServiceRuntime:
         """Run ``callback`` after every (re)connection once the topology exists (e.g. ensure consumers)."""
         self._on_connected.append(callback)
 
+    def run_in_background(self, task: asyncio.Task[None]) -> None:
+        """Cancel ``task`` when the service stops."""
+        self._tasks.append(task)
+
     def add_check(self, name: str, check: Check) -> None:
         self._checks[name] = check
 

@@ -33,9 +33,14 @@ def run_service(
         raise SystemExit(EXIT_BAD_SETTINGS) from None
     configure_logging(service, settings.log, settings.secrets())
     where = listen(settings)
+    try:
+        app = create_app(settings)
+    except SettingsError as error:
+        print(f"stash2plex-{service}: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTINGS) from None
     logging.getLogger(__name__).info("starting %s on http://%s:%d", service, where.host, where.port)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=where.host,
         port=where.port,
         log_config=None,

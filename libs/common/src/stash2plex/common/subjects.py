@@ -9,6 +9,7 @@ SYNC_PREFIX = "s2p.sync.scene"
 GAP_PREFIX = "s2p.gap"
 DLQ_PREFIX = "s2p.dlq.scene"
 CONTROL_PREFIX = "s2p.ctl"
+ENTITY_PREFIX = "s2p.entity"
 
 # A subject token may not hold whitespace or the separators/wildcards NATS gives meaning to.
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -46,6 +47,10 @@ def gap_subject(kind: GapKind, item_id: str | int) -> str:
 
 def dlq_subject(scene_id: str | int) -> str:
     return f"{DLQ_PREFIX}.{token(scene_id)}"
+
+
+def entity_subject(kind: str, entity_id: str | int) -> str:
+    return f"{ENTITY_PREFIX}.{token(kind)}.{token(entity_id)}"
 
 
 def control_subject(service: str, verb: str) -> str:

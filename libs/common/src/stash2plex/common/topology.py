@@ -25,20 +25,27 @@ from nats.js.api import (
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from stash2plex.common.settings import NatsSettings
-from stash2plex.common.subjects import DLQ_PREFIX, GAP_PREFIX, SYNC_PREFIX, GapKind
+from stash2plex.common.subjects import DLQ_PREFIX, ENTITY_PREFIX, GAP_PREFIX, SYNC_PREFIX, GapKind
 
 log = logging.getLogger(__name__)
 
 SYNC_STREAM = "SYNC"
 GAPS_STREAM = "GAPS"
 DLQ_STREAM = "DLQ"
+ENTITY_STREAM = "ENTITY"
 STATE_BUCKET = "s2p_state"
 """Circuit breaker, outage history, reconciliation history, leader lease."""
 SYNC_RECORDS_BUCKET = "s2p_sync"
 """One record per scene: Stash ``updated_at``, content hash, Plex rating keys."""
 
+# Keys in the state bucket, written by the syncer and the reconciler, read by status.
+CIRCUIT_KEY = "circuit.plex"
+OUTAGES_KEY = "outages.plex"
+RECONCILE_HISTORY_KEY = "reconcile.history"
+
 SYNC_CONSUMER = "syncer"
 GAPS_CONSUMER = "syncer-gaps"
+ENTITY_CONSUMER = "ingest-entities"
 
 DAY = 24 * 3600.0
 
@@ -97,6 +104,18 @@ def declare(settings: NatsSettings) -> Topology:
                 duplicate_window=dup,
                 num_replicas=replicas,
             ),
+            StreamConfig(
+                name=ENTITY_STREAM,
+                description="Changes that touch many scenes (a performer rename, sync all), fanned out by ingest.",
+                subjects=[f"{ENTITY_PREFIX}.*.*"],
+                retention=RetentionPolicy.WORK_QUEUE,
+                storage=StorageType.FILE,
+                discard=DiscardPolicy.OLD,
+                max_msgs_per_subject=1,
+                max_age=settings.sync_max_age_days * DAY,
+                duplicate_window=dup,
+                num_replicas=replicas,
+            ),
         ],
         buckets=[
             KeyValueConfig(bucket=STATE_BUCKET, history=5, storage=StorageType.FILE, replicas=replicas),
@@ -117,6 +136,21 @@ def sync_consumer_config(*, ack_wait_s: float, max_ack_pending: int, max_deliver
         ack_wait=ack_wait_s,
         max_ack_pending=max_ack_pending,
         max_deliver=max_deliver,
+    )
+
+
+def entity_consumer_config(*, ack_wait_s: float = 60, max_ack_pending: int = 2) -> ConsumerConfig:
+    """Ingest's consumer that turns an entity change into one sync job per scene it touches."""
+    return ConsumerConfig(
+        durable_name=ENTITY_CONSUMER,
+        name=ENTITY_CONSUMER,
+        description="Ingest: fan entity changes out to the scenes they touch.",
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        filter_subject=f"{ENTITY_PREFIX}.*.*",
+        ack_wait=ack_wait_s,
+        max_ack_pending=max_ack_pending,
+        max_deliver=-1,
     )
 
 

@@ -1,11 +1,24 @@
-"""The ingest service's HTTP app: receives Stash hook events and publishes them to JetStream."""
+"""The ingest service's HTTP app: receives Stash hook events and publishes them to JetStream.
+
+Hook handling is in :mod:`.routes` (and :mod:`.hooks` for what an event becomes); the
+fan-out of performer/studio/tag/group changes runs in the background (:mod:`.entities`).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from nats.js import JetStreamContext
+
+from stash2plex.common import topology
 from stash2plex.common.http import create_service_app
 from stash2plex.common.runtime import Dependency, ServiceRuntime
+from stash2plex.ingest import entities, metrics
+from stash2plex.ingest.auth import check_configuration
+from stash2plex.ingest.routes import router
 from stash2plex.ingest.settings import IngestSettings
 
 SERVICE = "ingest"
@@ -13,5 +26,34 @@ NEEDS: tuple[Dependency, ...] = ("stash",)
 
 
 def create_app(settings: IngestSettings) -> FastAPI:
+    check_configuration(settings.ingest)
     runtime = ServiceRuntime(SERVICE, settings, needs=NEEDS)
-    return create_service_app(runtime, title="Stash2Plex ingest")
+    fan_out: list[asyncio.Task[None]] = []
+
+    async def start_fan_out(js: JetStreamContext) -> None:
+        await topology.ensure_consumer(js, topology.ENTITY_STREAM, topology.entity_consumer_config())
+        if not fan_out or fan_out[0].done():
+            task = asyncio.create_task(
+                entities.run_fan_out(js, settings.stash, settings.ingest.entity_page_size), name="entity-fan-out"
+            )
+            fan_out[:] = [task]
+            runtime.run_in_background(task)
+
+    runtime.on_connected(start_fan_out)
+    app = create_service_app(runtime, title="Stash2Plex ingest")
+    app.state.ingest_options = settings.ingest
+    app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def explain(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 that names each bad field and why, in words a plugin log can show."""
+        problems = []
+        for item in error.errors():
+            where = ".".join(str(p) for p in item["loc"] if p != "body") or "body"
+            problems.append({"field": where, "problem": item["msg"]})
+        hook = "unknown"
+        metrics.HOOKS.labels(hook, "invalid").inc()
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse({"detail": f"invalid request: {summary}", "errors": problems}, status_code=422)
+
+    return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
 from stash2plex.common.settings import CommonSettings, ListenSettings
 
@@ -13,9 +13,32 @@ class IngestOptions(ListenSettings):
     """Options of the ingest service (``STASH2PLEX_INGEST__…``)."""
 
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="TCP port of the ingest HTTP server.")
+    token: SecretStr | None = Field(
+        default=None, description="Bearer token the Stash plugin must send (the plugin's 'Ingest token' setting)."
+    )
+    allow_open: bool = Field(
+        default=False, description="Accept hooks without a token. Only on a trusted network; off by default."
+    )
+    publish_timeout_s: float = Field(
+        default=0.8, gt=0, le=10, description="How long a hook waits for JetStream before answering 503."
+    )
+    retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with a 503 while NATS is unreachable.")
+    entity_page_size: int = Field(
+        default=200, ge=1, le=1000, description="Scenes asked of Stash per page when a performer/studio/tag changes."
+    )
+    recent_hours: float = Field(default=24, gt=0, description="What 'sync recent scenes' means, in hours.")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class IngestSettings(CommonSettings):
     """Everything the ingest service reads from the environment."""
 
     ingest: IngestOptions = IngestOptions()
+
+    def secrets(self) -> list[str]:
+        token = self.ingest.token.get_secret_value() if self.ingest.token else ""
+        return [*super().secrets(), *([token] if token else [])]

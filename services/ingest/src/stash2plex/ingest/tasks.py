@@ -1,0 +1,153 @@
+"""The tasks the Stash plugin (and the CLI) can run through ingest.
+
+Each answer is a plain JSON object; the plugin prints it to Stash's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, NotFoundError
+
+from stash2plex.common import dlq, topology
+from stash2plex.common.contracts import EntityChange, ErrorClass
+from stash2plex.common.subjects import control_subject
+from stash2plex.ingest.publisher import publish
+from stash2plex.ingest.settings import IngestOptions
+
+SERVICES = ("ingest", "syncer", "reconciler", "provider")
+CONTROL_TIMEOUT_S = 3.0
+
+
+class TaskError(Exception):
+    """A task that cannot run now; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 503) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Task = Callable[["TaskContext", dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class TaskContext:
+    def __init__(self, nc: NatsClient | None, js: JetStreamContext | None, options: IngestOptions) -> None:
+        if nc is None or js is None or not nc.is_connected:
+            raise TaskError("ingest is not connected to NATS yet")
+        self.nc, self.js, self.options = nc, js, options
+
+    async def control(self, service: str, verb: str, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            reply = await self.nc.request(
+                control_subject(service, verb), json.dumps(request).encode(), timeout=CONTROL_TIMEOUT_S
+            )
+        except NoRespondersError:
+            raise TaskError(f"the {service} service is not running") from None
+        except (NatsTimeoutError, TimeoutError):
+            raise TaskError(f"the {service} service did not answer within {CONTROL_TIMEOUT_S:g}s") from None
+        answer: dict[str, Any] = json.loads(reply.data)
+        return answer
+
+
+async def _kv_value(js: JetStreamContext, key: str) -> Any:
+    try:
+        bucket = await js.key_value(topology.STATE_BUCKET)
+        entry = await bucket.get(key)
+    except (KeyNotFoundError, NotFoundError):
+        return None
+    return json.loads(entry.value) if entry.value else None
+
+
+async def status(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
+    """Queue depth, in flight, DLQ size, circuit state, last outage, last reconciliation."""
+    sync = await ctx.js.stream_info(topology.SYNC_STREAM)
+    dlq_info = await ctx.js.stream_info(topology.DLQ_STREAM)
+    in_flight = 0
+    with contextlib.suppress(NotFoundError):
+        consumer = await ctx.js.consumer_info(topology.SYNC_STREAM, topology.SYNC_CONSUMER)
+        in_flight = consumer.num_ack_pending or 0
+    circuit = await _kv_value(ctx.js, topology.CIRCUIT_KEY)
+    outages = await _kv_value(ctx.js, topology.OUTAGES_KEY) or []
+    passes = await _kv_value(ctx.js, topology.RECONCILE_HISTORY_KEY) or []
+    return {
+        "queue_depth": sync.state.messages,
+        "in_flight": in_flight,
+        "dlq_size": dlq_info.state.messages,
+        "dlq_by_error_class": await dlq.counts_by_class(ctx.js),
+        "circuit": (circuit or {}).get("state", "closed"),
+        "last_outage": outages[-1] if outages else None,
+        "last_reconciliation": passes[-1] if passes else None,
+    }
+
+
+async def health(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
+    """Every service's own readiness report (Stash and Plex included), asked over NATS."""
+
+    async def ask(service: str) -> dict[str, Any]:
+        try:
+            return await ctx.control(service, "status", {})
+        except TaskError as error:
+            return {"ok": False, "ready": False, "error": str(error)}
+
+    answers = await asyncio.gather(*(ask(s) for s in SERVICES))
+    report = dict(zip(SERVICES, answers, strict=True))
+    return {"healthy": all(a.get("ready") for a in answers), "services": report}
+
+
+async def sync(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Queue every scene (scope ``all``) or those changed recently (scope ``recent``)."""
+    scope = str(args.get("scope") or "recent")
+    if scope not in ("all", "recent"):
+        raise TaskError("scope must be 'all' or 'recent'", status=422)
+    hours = float(args.get("hours") or ctx.options.recent_hours) if scope == "recent" else None
+    change = EntityChange(kind="library", entity_id=scope, since_hours=hours)
+    published = await publish(ctx.nc, ctx.js, change, ctx.options.publish_timeout_s)
+    what = "every scene" if scope == "all" else f"scenes changed in the last {hours:g} h"
+    return {"queued": f"sync of {what}", "seq": published.seq}
+
+
+async def reconcile(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
+    scope = str(args.get("scope") or "all")
+    if scope not in ("all", "24h", "7d"):
+        raise TaskError("scope must be 'all', '24h' or '7d'", status=422)
+    return await ctx.control("reconciler", "reconcile", {"scope": scope})
+
+
+def _error_class(args: dict[str, Any]) -> ErrorClass | None:
+    value = args.get("error_class")
+    if value in (None, "", "all"):
+        return None
+    try:
+        return ErrorClass(str(value))
+    except ValueError:
+        known = ", ".join(c.value for c in ErrorClass)
+        raise TaskError(f"unknown error class {value!r} (one of {known})", status=422) from None
+
+
+async def dlq_retry(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
+    scene = str(args["scene_id"]) if args.get("scene_id") else None
+    count = await dlq.requeue(ctx.js, _error_class(args), scene)
+    return {"requeued": count}
+
+
+async def dlq_purge(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
+    days = float(args["older_than_days"]) if args.get("older_than_days") is not None else None
+    return {"purged": await dlq.purge(ctx.js, _error_class(args), days)}
+
+
+TASKS: dict[str, Task] = {
+    "status": status,
+    "health": health,
+    "sync": sync,
+    "reconcile": reconcile,
+    "dlq-retry": dlq_retry,
+    "dlq-purge": dlq_purge,
+}
