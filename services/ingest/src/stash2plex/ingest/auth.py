@@ -10,15 +10,16 @@ from stash2plex.common.settings import SettingsError
 from stash2plex.ingest.settings import IngestOptions
 
 
-class TokenRequired(SettingsError):
+class TokenRequiredError(SettingsError):
     """Ingest was started with no token and without being told to run open."""
 
 
 def check_configuration(options: IngestOptions) -> None:
     if options.token is None and not options.allow_open:
-        raise TokenRequired(
+        raise TokenRequiredError(
             "STASH2PLEX_INGEST__TOKEN is not set: set a token (and the same value as the Stash plugin's "
-            "'Ingest token'), or set STASH2PLEX_INGEST__ALLOW_OPEN=true to accept hooks from anyone who can reach ingest"
+            "'Ingest token'), or set STASH2PLEX_INGEST__ALLOW_OPEN=true to accept hooks from anyone "
+            "who can reach ingest"
         )
 
 

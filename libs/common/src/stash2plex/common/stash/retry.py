@@ -59,7 +59,9 @@ class RetryPolicy:
         return AsyncRetrying(
             retry=retry_if_exception_type(StashUnavailable),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.budget_s),
-            wait=wait_exponential_jitter(initial=self.initial_wait_s, max=self.max_wait_s, jitter=self.initial_wait_s),
+            wait=wait_exponential_jitter(
+                multiplier=self.initial_wait_s, max=self.max_wait_s, jitter=self.initial_wait_s
+            ),
             before_sleep=_log,
             reraise=True,
         )
