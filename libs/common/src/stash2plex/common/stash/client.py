@@ -9,7 +9,8 @@ failure into one of the errors in :mod:`.errors`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+import time
+from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -31,7 +32,7 @@ from stash2plex.common.stash.models import (
     Version,
 )
 from stash2plex.common.stash.retry import RetryPolicy
-from stash2plex.common.stash.timestamps import greater_than_value
+from stash2plex.common.stash.timestamps import greater_than_value, offset_of
 
 EntityKind = Literal["performer", "studio", "tag", "group"]
 SceneSort = Literal["id", "updated_at", "created_at"]
@@ -42,6 +43,9 @@ API_KEY_HEADER = "ApiKey"
 _FAILURES = (TransportError, httpx.HTTPError, TimeoutError, OSError)
 
 _R = TypeVar("_R")
+
+# How long a learned server time zone is trusted before it is read again.
+_ZONE_TTL_S = 3600.0
 
 # Scene filter field and criterion shape for each kind of entity. Studios include
 # their sub-studios (depth -1) because a scene shows its studio's parent too, so
@@ -77,6 +81,8 @@ class StashClient:
         self._gql: Client | None = None
         self._session: AsyncClientSession | None = None
         self._http: httpx.AsyncClient | None = None
+        self._server_tz: tzinfo | None = None
+        self._server_tz_read = 0.0
 
     def __repr__(self) -> str:
         return f"StashClient({self._graphql_url!r}, api_key={'set' if self._api_key else 'unset'})"
@@ -120,19 +126,22 @@ class StashClient:
         sort: SceneSort | None = None,
         direction: Literal["ASC", "DESC"] = "ASC",
     ) -> ScenePage:
-        """One page of scenes, optionally only those updated at or after ``updated_since``.
+        """One page of scenes, optionally only those updated since ``updated_since`` (aware).
 
-        ``updated_since`` is an aware datetime and is inclusive to the second (Stash
-        stores whole seconds), so a high-water mark taken from a scene's
-        ``updated_at`` returns that scene again: callers de-duplicate. The sort
-        defaults to ``updated_at`` with ``updated_since`` (walk forward from a mark)
-        and to ``id`` without it (a full walk that sees each scene once).
+        The filter never misses a scene updated after the moment, but Stash compares
+        local-time text, so the page may also hold scenes updated up to two hours
+        before it (twelve when Stash has no scenes to learn its time zone from):
+        callers de-duplicate, e.g. against their own record of ``updated_at``, or
+        use :meth:`Scene.updated_after`. The sort defaults to ``updated_at`` with
+        ``updated_since`` (walk forward from a mark) and to ``id`` without it (a
+        full walk that sees each scene once). An empty page means the walk is over.
         """
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page start at 1")
         scene_filter: dict[str, Any] | None = None
         if updated_since is not None:
-            scene_filter = {"updated_at": {"value": greater_than_value(updated_since), "modifier": "GREATER_THAN"}}
+            value = greater_than_value(updated_since, await self._server_zone())
+            scene_filter = {"updated_at": {"value": value, "modifier": "GREATER_THAN"}}
         variables = {
             "page": page,
             "per_page": per_page,
@@ -142,11 +151,17 @@ class StashClient:
         }
         data = await self._execute("FindScenes", variables)
         result = data["findScenes"]
-        scenes = [Scene.model_validate(s) for s in result["scenes"]]
-        if updated_since is not None:
-            floor = updated_since.replace(microsecond=0)
-            scenes = [s for s in scenes if s.updated_at >= floor]
-        return ScenePage(page=page, per_page=per_page, count=result["count"], scenes=tuple(scenes))
+        scenes = tuple(Scene.model_validate(s) for s in result["scenes"])
+        return ScenePage(page=page, per_page=per_page, count=result["count"], scenes=scenes)
+
+    async def _server_zone(self) -> tzinfo | None:
+        """Stash's UTC offset, read from its newest timestamp and re-read hourly (daylight saving)."""
+        if self._server_tz is None or time.monotonic() - self._server_tz_read > _ZONE_TTL_S:
+            data = await self._execute("ServerOffset", {})
+            scenes = data["findScenes"]["scenes"]
+            self._server_tz = offset_of(scenes[0]["updated_at"]) if scenes else None
+            self._server_tz_read = time.monotonic()
+        return self._server_tz
 
     async def find_scenes_by_path(self, path: str, *, exact: bool = False) -> list[Scene]:
         """Scenes with a file at ``path`` (Stash's full path, Stash's separator).

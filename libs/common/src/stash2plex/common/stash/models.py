@@ -151,13 +151,7 @@ class Scene(_StashModel):
 
 
 class ScenePage(_StashModel):
-    """One page of ``findScenes``.
-
-    ``count`` is what Stash counted for the filter it was sent. When the caller asked
-    for scenes updated since a moment, the client widens that filter (see
-    :mod:`.timestamps`) and drops the extra scenes from ``scenes``, so ``count`` is
-    then an upper bound and only good for paging.
-    """
+    """One page of ``findScenes``: ``count`` is Stash's total for the filter, ``scenes`` this page."""
 
     page: int
     per_page: int

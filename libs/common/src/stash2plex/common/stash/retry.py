@@ -30,9 +30,9 @@ class RetryPolicy:
 
     attempts: int = 4
     """Tries in all, the first one included (1 = never retry)."""
-    initial_wait_s: float = 0.2
+    initial_wait_s: float = 0.25
     max_wait_s: float = 2.0
-    budget_s: float = 15.0
+    budget_s: float = 10.0
     """No new attempt starts once this much time has passed since the first."""
 
     def __post_init__(self) -> None:
