@@ -15,12 +15,11 @@ ingest and writes the answer to Stash's log.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
+import socket
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,7 +58,7 @@ def slim_event(hook: dict[str, Any]) -> dict[str, Any]:
     syncer reads the scene's current state from Stash.
     """
     event: dict[str, Any] = {
-        "event_id": uuid.uuid4().hex,
+        "event_id": os.urandom(16).hex(),
         "type": str(hook.get("type") or ""),
         "id": str(hook["id"]) if hook.get("id") not in (None, "") else None,
         "input_fields": [str(f) for f in hook.get("inputFields") or [] if f != "cover_image"],
@@ -117,17 +116,62 @@ def settings(connection: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+class HTTPError(OSError):
+    """An answer that is not HTTP."""
+
+
 def request(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """POST ``body``; returns the status and the answer's body.
+
+    Plain HTTP is spoken over a socket: importing ``http.client`` alone would cost more
+    than the whole round trip (it pulls in the ``email`` package), and this runs once per
+    scene save. HTTPS goes through ``http.client``.
+    """
     parts = urlsplit(url)
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
-    try:
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn.request("POST", path, body=body, headers={**headers, "Content-Length": str(len(body))})
-        answer = conn.getresponse()
-        return answer.status, answer.read()
-    finally:
-        conn.close()
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.hostname or "127.0.0.1"
+    if parts.scheme == "https":
+        import http.client
+
+        conn = http.client.HTTPSConnection(host, parts.port, timeout=timeout)
+        try:
+            conn.request("POST", path, body=body, headers={**headers, "Content-Length": str(len(body))})
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        except http.client.HTTPException as error:
+            raise HTTPError(str(error)) from error
+        finally:
+            conn.close()
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    with socket.create_connection((host, parts.port or 80), timeout=timeout) as sock:
+        sock.sendall(head.encode("latin-1") + body)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    header_block, _, content = raw.partition(b"\r\n\r\n")
+    status_line = header_block.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
+        raise HTTPError(f"not an HTTP answer from {host}")
+    if b"transfer-encoding: chunked" in header_block.lower():
+        content = _unchunk(content)
+    return int(status_line[1]), content
+
+
+def _unchunk(data: bytes) -> bytes:
+    out, rest = [], data
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        rest = rest[size + 2 :]
+    return b"".join(out)
 
 
 def deliver(ingest: str, token: str, event: dict[str, Any]) -> bool:
@@ -137,7 +181,7 @@ def deliver(ingest: str, token: str, event: dict[str, Any]) -> bool:
         status, answer = request(
             ingest.rstrip("/") + "/v1/hooks/stash", json.dumps(event).encode(), headers, HOOK_TIMEOUT_S
         )
-    except (OSError, http.client.HTTPException):
+    except OSError:
         return False
     if status in (400, 422):
         log("e", f"ingest refused event {event.get('event_id')} ({status}): {answer[:300]!r}; dropped")
@@ -214,7 +258,7 @@ def run_task(task: str, args: dict[str, Any], ingest: str, token: str) -> None:
     body = json.dumps({k: v for k, v in args.items() if k not in ("task", "hookContext")}).encode()
     try:
         status, answer = request(f"{ingest.rstrip('/')}/v1/tasks/{task}", body, headers, TASK_TIMEOUT_S)
-    except (OSError, http.client.HTTPException) as error:
+    except OSError as error:
         log("e", f"task {task}: ingest at {ingest} is not reachable ({error})")
         finish(None, f"ingest not reachable: {error}")
         return

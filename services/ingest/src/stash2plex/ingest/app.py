@@ -16,8 +16,9 @@ from nats.js import JetStreamContext
 from stash2plex.common import topology
 from stash2plex.common.http import create_service_app
 from stash2plex.common.runtime import Dependency, ServiceRuntime
-from stash2plex.ingest import entities, metrics
+from stash2plex.ingest import entities
 from stash2plex.ingest.auth import check_configuration
+from stash2plex.ingest.fastpath import HookFastPath
 from stash2plex.ingest.routes import router
 from stash2plex.ingest.settings import IngestSettings
 
@@ -43,16 +44,15 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app = create_service_app(runtime, title="Stash2Plex ingest")
     app.state.ingest_options = settings.ingest
     app.include_router(router)
+    app.add_middleware(HookFastPath, runtime=runtime, options=settings.ingest)
 
     @app.exception_handler(RequestValidationError)
     async def explain(request: Request, error: RequestValidationError) -> JSONResponse:
-        """422 that names each bad field and why, in words a plugin log can show."""
+        """422 that names each bad field and why (for the task endpoints' bodies)."""
         problems = []
         for item in error.errors():
             where = ".".join(str(p) for p in item["loc"] if p != "body") or "body"
             problems.append({"field": where, "problem": item["msg"]})
-        hook = "unknown"
-        metrics.HOOKS.labels(hook, "invalid").inc()
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": problems}, status_code=422)
 

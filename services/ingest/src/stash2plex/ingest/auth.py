@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import HTTPException, Request, status
 
 from stash2plex.common.settings import SettingsError
+from stash2plex.ingest.accept import UNAUTHORIZED, token_ok
 from stash2plex.ingest.settings import IngestOptions
 
 
@@ -26,14 +25,7 @@ def check_configuration(options: IngestOptions) -> None:
 def authorize(request: Request) -> None:
     """FastAPI dependency: constant-time comparison of the bearer token."""
     options: IngestOptions = request.app.state.ingest_options
-    if options.token is None:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    expected = options.token.get_secret_value()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if not token_ok(options, request.headers.get("authorization")):
         raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong token: set the plugin's 'Ingest token' to STASH2PLEX_INGEST__TOKEN",
-            headers={"WWW-Authenticate": "Bearer"},
+            status_code=status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
         )
