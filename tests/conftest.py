@@ -13,6 +13,8 @@ from nats.js import JetStreamContext
 
 from tests.harness.broker import Broker, running_broker
 
+pytest_plugins = ["tests.sims.stash.fixtures", "tests.sims.plex.fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 

@@ -62,8 +62,14 @@ class Connection:
 
 
 async def open_loop(
-    host: str, port: int, path: str, make_body: Callable[[int], bytes], headers: dict[str, str],
-    rate: float, total: int, connections: int = 32,
+    host: str,
+    port: int,
+    path: str,
+    make_body: Callable[[int], bytes],
+    headers: dict[str, str],
+    rate: float,
+    total: int,
+    connections: int = 32,
 ) -> Results:
     """Send ``total`` requests at a fixed ``rate`` (requests start on schedule, not when the last ends)."""
     results = Results()
@@ -96,8 +102,13 @@ async def open_loop(
 
 
 async def closed_loop(
-    host: str, port: int, path: str, make_body: Callable[[int], bytes], headers: dict[str, str],
-    seconds: float, connections: int,
+    host: str,
+    port: int,
+    path: str,
+    make_body: Callable[[int], bytes],
+    headers: dict[str, str],
+    seconds: float,
+    connections: int,
 ) -> Results:
     """As fast as ingest answers, ``connections`` requests in flight, for ``seconds``."""
     results = Results()

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench._load import closed_loop, open_loop  # noqa: E402
-from tests.harness.broker import running_broker  # noqa: E402
-from tests.harness.net import free_port  # noqa: E402
-from tests.harness.plugin import InstalledPlugin  # noqa: E402
-from tests.harness.services import ServiceProcess  # noqa: E402
+from tests.bench._load import closed_loop, open_loop
+from tests.harness.broker import running_broker
+from tests.harness.net import free_port
+from tests.harness.plugin import InstalledPlugin
+from tests.harness.services import ServiceProcess
 
 TOKEN = "bench-token-0123456789"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -57,14 +57,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with running_broker(tmp / "nats") as broker:
-            env = {"STASH2PLEX_NATS__URL": broker.url, "STASH2PLEX_INGEST__TOKEN": TOKEN, "STASH2PLEX_LOG__LEVEL": "WARNING"}
+            env = {
+                "STASH2PLEX_NATS__URL": broker.url,
+                "STASH2PLEX_INGEST__TOKEN": TOKEN,
+                "STASH2PLEX_LOG__LEVEL": "WARNING",
+            }
             with ServiceProcess("ingest", env, tmp) as ingest:
                 ingest.wait_ready(check="nats")
                 port = ingest.port
                 warm = asyncio.run(closed_loop("127.0.0.1", port, "/v1/hooks/stash", body, HEADERS, 2.0, 16))
-                at_200 = asyncio.run(open_loop("127.0.0.1", port, "/v1/hooks/stash", body, HEADERS, rate=200, total=3000))
+                at_200 = asyncio.run(
+                    open_loop("127.0.0.1", port, "/v1/hooks/stash", body, HEADERS, rate=200, total=3000)
+                )
                 peak = max(
-                    (asyncio.run(closed_loop("127.0.0.1", port, "/v1/hooks/stash", body, HEADERS, 5.0, c)) for c in (16, 64)),
+                    (
+                        asyncio.run(closed_loop("127.0.0.1", port, "/v1/hooks/stash", body, HEADERS, 5.0, c))
+                        for c in (16, 64)
+                    ),
                     key=lambda r: r.rate,
                 )
                 plugin = InstalledPlugin(tmp / "plugin", ingest.url, TOKEN)
@@ -78,17 +87,26 @@ def main() -> None:
     assert set(at_200.statuses) == {202}, at_200.statuses
     assert set(peak.statuses) == {202}, peak.statuses
     print(f"warm-up: {len(warm.latencies_s)} hooks")
-    print(f"at 200 req/s ({len(at_200.latencies_s)} hooks): p50 {at_200.percentile_ms(0.5):.2f} ms, "
-          f"p99 {at_200.percentile_ms(0.99):.2f} ms (hook accepted = JetStream acknowledged)")
+    print(
+        f"at 200 req/s ({len(at_200.latencies_s)} hooks): p50 {at_200.percentile_ms(0.5):.2f} ms, "
+        f"p99 {at_200.percentile_ms(0.99):.2f} ms (hook accepted = JetStream acknowledged)"
+    )
     print(f"max sustained: {peak.rate:.0f} hooks/s (p99 {peak.percentile_ms(0.99):.1f} ms)")
-    print(f"forwarder per hook: {up_ms:.1f} ms with ingest up; {refused_ms:.1f} ms refused; {hung_ms:.1f} ms hung (spooled)")
-    print(json.dumps({
-        "p50_ms": round(at_200.percentile_ms(0.5), 3),
-        "p99_ms": round(at_200.percentile_ms(0.99), 3),
-        "max_rps": round(peak.rate),
-        "forwarder_ms_up": round(up_ms, 1),
-        "forwarder_ms_down": round(max(refused_ms, hung_ms), 1),
-    }))
+    print(
+        f"forwarder per hook: {up_ms:.1f} ms with ingest up; "
+        f"{refused_ms:.1f} ms refused; {hung_ms:.1f} ms hung (spooled)"
+    )
+    print(
+        json.dumps(
+            {
+                "p50_ms": round(at_200.percentile_ms(0.5), 3),
+                "p99_ms": round(at_200.percentile_ms(0.99), 3),
+                "max_rps": round(peak.rate),
+                "forwarder_ms_up": round(up_ms, 1),
+                "forwarder_ms_down": round(max(refused_ms, hung_ms), 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ def hook(client: httpx.Client, url: str, body: dict[str, Any], token: str = TOKE
 
 async def sync_jobs(js: JetStreamContext) -> list[SyncJob]:
     info = await js.stream_info(SYNC_STREAM)
-    jobs = []
+    jobs: list[SyncJob] = []
+    if not info.state.messages:
+        return jobs
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         try:
             raw = await js.get_msg(SYNC_STREAM, seq)

@@ -34,9 +34,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     async def start_fan_out(js: JetStreamContext) -> None:
         await topology.ensure_consumer(js, topology.ENTITY_STREAM, topology.entity_consumer_config())
         if not fan_out or fan_out[0].done():
-            task = asyncio.create_task(
-                entities.run_fan_out(js, settings.stash, settings.ingest.entity_page_size), name="entity-fan-out"
-            )
+            task = asyncio.create_task(entities.run_fan_out(js, settings.stash, settings.ingest), name="entity-fan-out")
             fan_out[:] = [task]
             runtime.run_in_background(task)
 

@@ -25,10 +25,9 @@ from stash2plex.common.settings import StashSettings
 from stash2plex.common.stash.client import StashClient
 from stash2plex.common.stash.errors import StashAuthError, StashError
 from stash2plex.ingest import metrics
+from stash2plex.ingest.settings import IngestOptions
 
 log = logging.getLogger(__name__)
-
-RETRY_DELAY_S = 30.0
 
 
 async def scene_ids(stash: StashClient, change: EntityChange, page_size: int) -> AsyncIterator[list[str]]:
@@ -71,7 +70,7 @@ async def fan_out(js: JetStreamContext, stash: StashClient, msg: Msg, page_size:
     return queued
 
 
-async def run_fan_out(js: JetStreamContext, stash_settings: StashSettings, page_size: int) -> None:
+async def run_fan_out(js: JetStreamContext, stash_settings: StashSettings, options: IngestOptions) -> None:
     """Consume ``ENTITY`` until cancelled."""
     sub = await js.pull_subscribe_bind(topology.ENTITY_CONSUMER, topology.ENTITY_STREAM)
     while True:
@@ -83,28 +82,29 @@ async def run_fan_out(js: JetStreamContext, stash_settings: StashSettings, page_
             await asyncio.sleep(2)
             continue
         for msg in msgs:
-            await handle(js, stash_settings, msg, page_size)
+            await handle(js, stash_settings, msg, options)
 
 
-async def handle(js: JetStreamContext, stash_settings: StashSettings, msg: Msg, page_size: int) -> None:
+async def handle(js: JetStreamContext, stash_settings: StashSettings, msg: Msg, options: IngestOptions) -> None:
+    delay = options.entity_retry_delay_s
     if stash_settings.url is None:
         log.warning("an entity change waits: Stash is not configured (STASH2PLEX_STASH__URL)")
-        await msg.nak(delay=RETRY_DELAY_S)
+        await msg.nak(delay=delay)
         return
     try:
         async with StashClient(stash_settings) as stash:
-            await fan_out(js, stash, msg, page_size)
+            await fan_out(js, stash, msg, options.entity_page_size)
     except ContractError as error:
         log.error("dropping an unreadable entity change: %s", error)
         await msg.term()
         return
     except StashAuthError:
         log.error("Stash rejected the API key (STASH2PLEX_STASH__API_KEY); the entity change waits")
-        await msg.nak(delay=RETRY_DELAY_S)
+        await msg.nak(delay=delay)
         return
     except StashError as error:
-        log.warning("Stash failed while resolving an entity change (%s); retrying in %gs", error, RETRY_DELAY_S)
-        await msg.nak(delay=RETRY_DELAY_S)
+        log.warning("Stash failed while resolving an entity change (%s); retrying in %gs", error, delay)
+        await msg.nak(delay=delay)
         return
     with contextlib.suppress(Exception):
         await msg.ack_sync()

@@ -26,6 +26,9 @@ class IngestOptions(ListenSettings):
     entity_page_size: int = Field(
         default=200, ge=1, le=1000, description="Scenes asked of Stash per page when a performer/studio/tag changes."
     )
+    entity_retry_delay_s: float = Field(
+        default=30, gt=0, description="Wait before retrying a fan-out that failed because Stash was unreachable."
+    )
     recent_hours: float = Field(default=24, gt=0, description="What 'sync recent scenes' means, in hours.")
 
     @field_validator("token", mode="before")

@@ -8,12 +8,12 @@ failure into one of the errors in :mod:`.errors`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
 import time
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from gql import Client, GraphQLRequest
@@ -132,9 +132,13 @@ class StashClient:
         local-time text, so the page may also hold scenes updated up to two hours
         before it (twelve when Stash has no scenes to learn its time zone from):
         callers de-duplicate, e.g. against their own record of ``updated_at``, or
-        use :meth:`Scene.updated_after`. The sort defaults to ``updated_at`` with
+        use :meth:`Scene.changed_since`. The sort defaults to ``updated_at`` with
         ``updated_since`` (walk forward from a mark) and to ``id`` without it (a
         full walk that sees each scene once). An empty page means the walk is over.
+
+        Page numbers are offsets: a scene updated during an ``updated_at`` walk moves
+        to the end and shifts the rest, so a long incremental walk is safer done as
+        repeated ``page=1`` calls with ``updated_since`` set to the last scene seen.
         """
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page start at 1")
@@ -258,12 +262,16 @@ class StashClient:
         raise AssertionError("unreachable: the retry loop returns or raises")
 
     def _on_stash(self, url: str) -> str:
+        """``url`` on the configured Stash, without any ``apikey`` parameter (the header carries it).
+
+        Stash puts ``?apikey=`` into some URLs (streams); a URL with the key in it
+        ends up in HTTP logs, so it is dropped here.
+        """
         parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) == (self._base.scheme, self._base.netloc):
-            return url
         if parts.scheme and parts.scheme not in ("http", "https"):
             raise StashQueryError(f"not an image URL: scheme {parts.scheme!r}")
-        return urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "apikey"])
+        return urlunsplit((self._base.scheme, self._base.netloc, parts.path, query, ""))
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -145,9 +145,12 @@ class Scene(_StashModel):
         """
         return any(file.path == path for file in self.files)
 
-    def updated_after(self, moment: datetime) -> bool:
-        """Whether Stash last changed the scene strictly after ``moment`` (an aware datetime)."""
-        return self.updated_at > moment
+    def changed_since(self, moment: datetime) -> bool:
+        """Whether Stash last changed the scene at or after ``moment`` (aware).
+
+        Stash keeps whole seconds, so a change in the same second as ``moment`` counts.
+        """
+        return self.updated_at >= moment.replace(microsecond=0)
 
 
 class ScenePage(_StashModel):
