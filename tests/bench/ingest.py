@@ -49,8 +49,13 @@ def hung_listener() -> tuple[int, socket.socket]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     held: list[socket.socket] = []
-    threading.Thread(target=lambda: [held.append(sock.accept()[0]) for _ in iter(int, 1)], daemon=True).start()
-    return sock.getsockname()[1], sock
+
+    def accept_forever() -> None:
+        while True:
+            held.append(sock.accept()[0])
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    return int(sock.getsockname()[1]), sock
 
 
 def main() -> None:

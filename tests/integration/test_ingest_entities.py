@@ -16,7 +16,8 @@ from tests.harness.broker import Broker
 from tests.harness.plugin import new_event_id
 from tests.harness.services import ServiceProcess
 from tests.integration.test_ingest import sync_jobs
-from tests.sims.stash.fixtures import StashSim, StashSimFactory
+from tests.sims.stash.fixtures import StashSimFactory
+from tests.sims.stash.server import StashSim
 
 TOKEN = "entity-test-token-0123"
 
