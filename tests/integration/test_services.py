@@ -16,6 +16,8 @@ import pytest
 
 from tests.harness.broker import Broker
 from tests.harness.services import SERVICES, ServiceProcess
+from tests.sims.plex.sim import PlexSim
+from tests.sims.stash.server import StashSim
 
 NEEDS = {"ingest": {"stash"}, "syncer": {"stash", "plex"}, "reconciler": {"stash", "plex"}, "provider": {"stash"}}
 
@@ -127,3 +129,54 @@ def test_container_healthcheck_command_follows_the_service(broker: Broker, tmp_p
     with ServiceProcess("reconciler", bare_env(broker, tmp_path), tmp_path) as service:
         assert healthcheck(service.url + "/healthz") == 0
     assert healthcheck(service.url + "/healthz") == 1
+
+
+def configured_env(broker: Broker, tmp_path: Path, stash: StashSim, plex: PlexSim) -> dict[str, str]:
+    return {
+        "STASH2PLEX_NATS__URL": broker.url,
+        "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
+        "STASH2PLEX_STASH__URL": stash.url,
+        "STASH2PLEX_STASH__API_KEY": stash.api_key or "",
+        "STASH2PLEX_PLEX__URL": plex.url,
+        "STASH2PLEX_PLEX__TOKEN": plex.token or "",
+    }
+
+
+def test_with_stash_and_plex_answering_the_service_is_ready(
+    broker: Broker, tmp_path: Path, stash_sim: StashSim, plex_sim: PlexSim
+) -> None:
+    with ServiceProcess("syncer", configured_env(broker, tmp_path, stash_sim, plex_sim), tmp_path) as service:
+        report = service.wait_ready()
+        assert report["ready"] is True, report
+        assert httpx.get(service.url + "/readyz").status_code == 200
+        metrics = httpx.get(service.url + "/metrics").text
+    assert 'stash2plex_dependency_up{dependency="plex",service="syncer"} 1.0' in metrics
+    assert 'stash2plex_dependency_up{dependency="stash",service="syncer"} 1.0' in metrics
+    assert "Version" in stash_sim.requests.operations()
+
+
+def test_wrong_credentials_are_named_on_readyz_and_never_logged(
+    broker: Broker, tmp_path: Path, stash_sim: StashSim, plex_sim: PlexSim
+) -> None:
+    env = configured_env(broker, tmp_path, stash_sim, plex_sim)
+    env["STASH2PLEX_PLEX__TOKEN"] = "wrong-plex-token-1234"
+    env["STASH2PLEX_STASH__API_KEY"] = "wrong-stash-key-5678"
+    with ServiceProcess("reconciler", env, tmp_path) as service:
+        checks = {c["name"]: c for c in service.wait_ready(check="nats")["checks"]}
+        log = service.log()
+    assert "STASH2PLEX_PLEX__TOKEN" in checks["plex"]["detail"]
+    assert "rejected the token" in checks["plex"]["detail"]
+    assert "STASH2PLEX_STASH__API_KEY" in checks["stash"]["detail"]
+    assert "wrong-plex-token-1234" not in log
+    assert "wrong-stash-key-5678" not in log
+
+
+def test_plex_outage_shows_on_readyz(broker: Broker, tmp_path: Path, stash_sim: StashSim, plex_sim: PlexSim) -> None:
+    with ServiceProcess("syncer", configured_env(broker, tmp_path, stash_sim, plex_sim), tmp_path) as service:
+        assert service.wait_ready()["ready"] is True
+        plex_sim.stop()
+        plex = next(c for c in service.readiness()["checks"] if c["name"] == "plex")
+        assert plex["ok"] is False
+        assert "cannot reach Plex" in plex["detail"]
+        plex_sim.start()
+        assert service.wait_ready()["ready"] is True
