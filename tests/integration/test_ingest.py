@@ -37,6 +37,15 @@ def ingest(broker: Broker, tmp_path: Path, js: JetStreamContext) -> Iterator[Ser
         yield service
 
 
+def ingest_on(port: int, broker: Broker, tmp_path: Path) -> ServiceProcess:
+    """Ingest on a port chosen before it started (where the plugin was already pointed)."""
+    env = {"STASH2PLEX_NATS__URL": broker.url, "STASH2PLEX_INGEST__TOKEN": TOKEN, "STASH2PLEX_DATA_DIR": str(tmp_path)}
+    service = ServiceProcess("ingest", env, tmp_path)
+    service.port = port
+    service.env["STASH2PLEX_INGEST__PORT"] = str(port)
+    return service
+
+
 def hook(client: httpx.Client, url: str, body: dict[str, Any], token: str = TOKEN) -> httpx.Response:
     return client.post(url + "/v1/hooks/stash", json=body, headers={"Authorization": f"Bearer {token}"})
 
@@ -78,11 +87,7 @@ async def test_with_ingest_down_events_spool_and_are_delivered_once_in_order(
         assert run.output["output"] == "spooled"
     assert [e["id"] for e in plugin.spooled()] == ["1", "2", "3"]
 
-    env = {"STASH2PLEX_NATS__URL": broker.url, "STASH2PLEX_INGEST__TOKEN": TOKEN, "STASH2PLEX_DATA_DIR": str(tmp_path)}
-    service = ServiceProcess("ingest", env, tmp_path)
-    service.port = port
-    service.env["STASH2PLEX_INGEST__PORT"] = str(port)
-    with service:
+    with ingest_on(port, broker, tmp_path) as service:
         service.wait_ready(check="nats")
         run = plugin.run_hook("Scene.Update.Post", 4)
         assert run.output["output"] == "queued"
@@ -104,11 +109,7 @@ async def test_concurrent_hook_processes_lose_and_duplicate_nothing(
         assert process.wait(30) == 0
     assert sorted(int(e["id"]) for e in plugin.spooled()) == list(range(100, 112))
 
-    env = {"STASH2PLEX_NATS__URL": broker.url, "STASH2PLEX_INGEST__TOKEN": TOKEN, "STASH2PLEX_DATA_DIR": str(tmp_path)}
-    service = ServiceProcess("ingest", env, tmp_path)
-    service.port = port
-    service.env["STASH2PLEX_INGEST__PORT"] = str(port)
-    with service:
+    with ingest_on(port, broker, tmp_path) as service:
         service.wait_ready(check="nats")
         processes = [plugin.start_hook("Scene.Update.Post", scene) for scene in range(200, 206)]
         for process in processes:

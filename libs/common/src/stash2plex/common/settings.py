@@ -18,6 +18,11 @@ ENV_PREFIX = "STASH2PLEX_"
 ENV_NESTED_DELIMITER = "__"
 
 
+def blank_is_unset(value: object) -> object:
+    """An empty variable (``STASH2PLEX_PLEX__URL=``) means "not configured", not "invalid"."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 def default_data_dir() -> Path:
     """Where state lives when nothing else is configured (the embedded broker's store among it)."""
     return Path(platformdirs.user_data_dir("stash2plex", appauthor=False))
@@ -68,10 +73,7 @@ class StashSettings(BaseModel):
     api_key: SecretStr | None = Field(default=None, description="Stash API key (Settings → Security).")
     timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one Stash request.")
 
-    @field_validator("url", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    _blank_url = field_validator("url", mode="before")(blank_is_unset)
 
     @property
     def graphql_url(self) -> str:
@@ -87,10 +89,7 @@ class PlexSettings(BaseModel):
     token: SecretStr | None = Field(default=None, description="Plex token (X-Plex-Token).")
     timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one Plex request.")
 
-    @field_validator("url", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    _blank_url = field_validator("url", mode="before")(blank_is_unset)
 
 
 class LogSettings(BaseModel):

@@ -62,111 +62,103 @@ class Topology:
     buckets: list[KeyValueConfig] = field(default_factory=list)
 
 
+def _stream(
+    settings: NatsSettings, name: str, description: str, subject: str, retention: RetentionPolicy, max_age_days: float
+) -> StreamConfig:
+    """Every stream: file storage, the newest message per subject, the same dedup window."""
+    return StreamConfig(
+        name=name,
+        description=description,
+        subjects=[subject],
+        retention=retention,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_msgs_per_subject=1,
+        max_age=max_age_days * DAY,
+        duplicate_window=settings.duplicate_window_s,
+        num_replicas=settings.replicas,
+    )
+
+
 def declare(settings: NatsSettings) -> Topology:
     """The streams and buckets for these settings."""
-    dup = settings.duplicate_window_s
-    replicas = settings.replicas
+    work, limits = RetentionPolicy.WORK_QUEUE, RetentionPolicy.LIMITS
     return Topology(
         streams=[
-            StreamConfig(
-                name=SYNC_STREAM,
-                description="Pending sync jobs, one per scene: a burst of edits coalesces into the newest.",
-                subjects=[f"{SYNC_PREFIX}.*"],
-                retention=RetentionPolicy.WORK_QUEUE,
-                storage=StorageType.FILE,
-                discard=DiscardPolicy.OLD,
-                max_msgs_per_subject=1,
-                max_age=settings.sync_max_age_days * DAY,
-                duplicate_window=dup,
-                num_replicas=replicas,
+            _stream(
+                settings,
+                SYNC_STREAM,
+                "Pending sync jobs, one per scene: a burst of edits coalesces into the newest.",
+                f"{SYNC_PREFIX}.*",
+                work,
+                settings.sync_max_age_days,
             ),
-            StreamConfig(
-                name=GAPS_STREAM,
-                description="Differences between Stash and Plex found by reconciliation or the provider.",
-                subjects=[f"{GAP_PREFIX}.*.*"],
-                retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE,
-                discard=DiscardPolicy.OLD,
-                max_msgs_per_subject=1,
-                max_age=settings.gaps_max_age_days * DAY,
-                duplicate_window=dup,
-                num_replicas=replicas,
+            _stream(
+                settings,
+                GAPS_STREAM,
+                "Differences between Stash and Plex found by reconciliation or the provider.",
+                f"{GAP_PREFIX}.*.*",
+                limits,
+                settings.gaps_max_age_days,
             ),
-            StreamConfig(
-                name=DLQ_STREAM,
-                description="Jobs the syncer gave up on, with the error, attempts and failure times.",
-                subjects=[f"{DLQ_PREFIX}.*"],
-                retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE,
-                discard=DiscardPolicy.OLD,
-                max_msgs_per_subject=1,
-                max_age=settings.dlq_max_age_days * DAY,
-                duplicate_window=dup,
-                num_replicas=replicas,
+            _stream(
+                settings,
+                DLQ_STREAM,
+                "Jobs the syncer gave up on, with the error, attempts and failure times.",
+                f"{DLQ_PREFIX}.*",
+                limits,
+                settings.dlq_max_age_days,
             ),
-            StreamConfig(
-                name=ENTITY_STREAM,
-                description="Changes that touch many scenes (a performer rename, sync all), fanned out by ingest.",
-                subjects=[f"{ENTITY_PREFIX}.*.*"],
-                retention=RetentionPolicy.WORK_QUEUE,
-                storage=StorageType.FILE,
-                discard=DiscardPolicy.OLD,
-                max_msgs_per_subject=1,
-                max_age=settings.sync_max_age_days * DAY,
-                duplicate_window=dup,
-                num_replicas=replicas,
+            _stream(
+                settings,
+                ENTITY_STREAM,
+                "Changes that touch many scenes (a performer rename, sync all), fanned out by ingest.",
+                f"{ENTITY_PREFIX}.*.*",
+                work,
+                settings.sync_max_age_days,
             ),
         ],
         buckets=[
-            KeyValueConfig(bucket=STATE_BUCKET, history=5, storage=StorageType.FILE, replicas=replicas),
-            KeyValueConfig(bucket=SYNC_RECORDS_BUCKET, history=1, storage=StorageType.FILE, replicas=replicas),
+            KeyValueConfig(bucket=STATE_BUCKET, history=5, storage=StorageType.FILE, replicas=settings.replicas),
+            KeyValueConfig(bucket=SYNC_RECORDS_BUCKET, history=1, storage=StorageType.FILE, replicas=settings.replicas),
         ],
+    )
+
+
+def _consumer(name: str, description: str, ack_wait_s: float, max_ack_pending: int, max_deliver: int) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=name,
+        name=name,
+        description=description,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_ack_pending=max_ack_pending,
+        max_deliver=max_deliver,
     )
 
 
 def sync_consumer_config(*, ack_wait_s: float, max_ack_pending: int, max_deliver: int = -1) -> ConsumerConfig:
     """The syncer's durable pull consumer on ``SYNC`` (shared by every syncer replica)."""
-    return ConsumerConfig(
-        durable_name=SYNC_CONSUMER,
-        name=SYNC_CONSUMER,
-        description="Syncer: every pending sync job.",
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        filter_subject=f"{SYNC_PREFIX}.*",
-        ack_wait=ack_wait_s,
-        max_ack_pending=max_ack_pending,
-        max_deliver=max_deliver,
-    )
+    config = _consumer(SYNC_CONSUMER, "Syncer: every pending sync job.", ack_wait_s, max_ack_pending, max_deliver)
+    config.filter_subject = f"{SYNC_PREFIX}.*"
+    return config
 
 
 def entity_consumer_config(*, ack_wait_s: float = 60, max_ack_pending: int = 2) -> ConsumerConfig:
     """Ingest's consumer that turns an entity change into one sync job per scene it touches."""
-    return ConsumerConfig(
-        durable_name=ENTITY_CONSUMER,
-        name=ENTITY_CONSUMER,
-        description="Ingest: fan entity changes out to the scenes they touch.",
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        filter_subject=f"{ENTITY_PREFIX}.*.*",
-        ack_wait=ack_wait_s,
-        max_ack_pending=max_ack_pending,
-        max_deliver=-1,
-    )
+    description = "Ingest: fan entity changes out to the scenes they touch."
+    config = _consumer(ENTITY_CONSUMER, description, ack_wait_s, max_ack_pending, -1)
+    config.filter_subject = f"{ENTITY_PREFIX}.*.*"
+    return config
 
 
 def gaps_consumer_config(*, ack_wait_s: float, max_ack_pending: int, max_deliver: int = -1) -> ConsumerConfig:
     """The syncer's durable pull consumer on the gap kinds it can act on."""
-    return ConsumerConfig(
-        durable_name=GAPS_CONSUMER,
-        name=GAPS_CONSUMER,
-        description="Syncer: gaps it can close (not missing_in_stash, which is only reported).",
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        filter_subjects=[f"{GAP_PREFIX}.{kind.value}.*" for kind in GapKind if kind.actionable],
-        ack_wait=ack_wait_s,
-        max_ack_pending=max_ack_pending,
-        max_deliver=max_deliver,
-    )
+    description = "Syncer: gaps it can close (not missing_in_stash, which is only reported)."
+    config = _consumer(GAPS_CONSUMER, description, ack_wait_s, max_ack_pending, max_deliver)
+    config.filter_subjects = [f"{GAP_PREFIX}.{kind.value}.*" for kind in GapKind if kind.actionable]
+    return config
 
 
 # Fields of a stream's config we declare; anything else the server fills in is left alone.

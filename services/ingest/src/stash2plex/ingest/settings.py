@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from stash2plex.common.settings import CommonSettings, ListenSettings
+from stash2plex.common.settings import CommonSettings, ListenSettings, blank_is_unset
 
 DEFAULT_PORT = 9910
 
@@ -31,10 +31,7 @@ class IngestOptions(ListenSettings):
     )
     recent_hours: float = Field(default=24, gt=0, description="What 'sync recent scenes' means, in hours.")
 
-    @field_validator("token", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    _blank_token = field_validator("token", mode="before")(blank_is_unset)
 
 
 class IngestSettings(CommonSettings):
