@@ -110,3 +110,28 @@ async def test_a_change_waits_while_stash_is_down_and_completes_when_it_is_back(
     library.start()
     jobs = await wait_for_jobs(js, len(expected), within_s=20)
     assert sorted(j.scene_id for j in jobs) == expected
+
+
+async def test_a_setting_changed_in_stashs_ui_takes_effect_without_a_restart(
+    broker: Broker, tmp_path: Path, js: JetStreamContext, library: StashSim
+) -> None:
+    env = ingest_env(broker, tmp_path, library) | {"STASH2PLEX_INGEST__UI_SETTINGS_TTL_S": "0.2"}
+
+    def recent_sync_says() -> str:
+        answer = httpx.post(
+            service.url + "/v1/tasks/sync", json={"scope": "recent"}, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert answer.status_code == 200, answer.text
+        queued: str = answer.json()["queued"]
+        return queued
+
+    with ServiceProcess("ingest", env, tmp_path) as service:
+        service.wait_ready(check="nats")
+        assert recent_sync_says().endswith("last 24 h")  # nothing set in Stash: the environment's default
+        library.data.set_plugin_settings("Stash2Plex", {"recentHours": 6})
+        await asyncio.sleep(0.3)
+        assert recent_sync_says().endswith("last 6 h")
+        library.data.set_plugin_settings("Stash2Plex", {"recentHours": -1})
+        await asyncio.sleep(0.3)
+        assert recent_sync_says().endswith("last 24 h")
+    assert "ignoring the Stash plugin setting recentHours=-1" in service.log()

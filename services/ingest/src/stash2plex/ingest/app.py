@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from stash2plex.common import topology
 from stash2plex.common.http import create_service_app
+from stash2plex.common.plugin_settings import PluginSettings
 from stash2plex.common.runtime import Dependency, ServiceRuntime
 from stash2plex.ingest import entities
 from stash2plex.ingest.auth import check_configuration
@@ -41,6 +42,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     runtime.on_connected(start_fan_out)
     app = create_service_app(runtime, title="Stash2Plex ingest")
     app.state.ingest_options = settings.ingest
+    app.state.plugin_settings = PluginSettings(settings.stash, ttl_s=settings.ingest.ui_settings_ttl_s)
     app.include_router(router)
     app.add_middleware(HookFastPath, runtime=runtime, options=settings.ingest)
 

@@ -53,7 +53,8 @@ async def run_task(request: Request, task: str, args: dict[str, Any] | None = Bo
         return JSONResponse({"detail": f"unknown task {task!r}; known: {', '.join(TASKS)}"}, status_code=404)
     runtime = runtime_of(request)
     try:
-        answer = await TASKS[task](TaskContext(runtime.nc, runtime.js, options_of(request)), args or {})
+        context = TaskContext(runtime.nc, runtime.js, options_of(request), request.app.state.plugin_settings)
+        answer = await TASKS[task](context, args or {})
     except TaskError as error:
         metrics.TASKS.labels(task, "failed").inc()
         return JSONResponse({"detail": str(error)}, status_code=error.status)

@@ -29,7 +29,12 @@ class IngestOptions(ListenSettings):
     entity_retry_delay_s: float = Field(
         default=30, gt=0, description="Wait before retrying a fan-out that failed because Stash was unreachable."
     )
-    recent_hours: float = Field(default=24, gt=0, description="What 'sync recent scenes' means, in hours.")
+    recent_hours: float = Field(
+        default=24, gt=0, description="What 'sync recent scenes' means, in hours (Stash UI: 'Recent means (hours)')."
+    )
+    ui_settings_ttl_s: float = Field(
+        default=30, gt=0, description="How often the settings made in Stash's plugin UI are read again."
+    )
 
     _blank_token = field_validator("token", mode="before")(blank_is_unset)
 

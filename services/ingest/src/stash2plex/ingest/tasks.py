@@ -19,11 +19,14 @@ from nats.js.errors import KeyNotFoundError, NotFoundError
 
 from stash2plex.common import dlq, topology
 from stash2plex.common.contracts import EntityChange, ErrorClass
+from stash2plex.common.plugin_settings import PluginSettings
 from stash2plex.common.subjects import control_subject
 from stash2plex.ingest.publisher import publish
 from stash2plex.ingest.settings import IngestOptions
 
 SERVICES = ("ingest", "syncer", "reconciler", "provider")
+UI_SETTINGS = {"recentHours": "recent_hours"}
+"""Plugin settings (Stash's UI) that override ingest's options, by plugin key."""
 CONTROL_TIMEOUT_S = 3.0
 
 
@@ -39,10 +42,16 @@ Task = Callable[["TaskContext", dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class TaskContext:
-    def __init__(self, nc: NatsClient | None, js: JetStreamContext | None, options: IngestOptions) -> None:
+    def __init__(
+        self, nc: NatsClient | None, js: JetStreamContext | None, options: IngestOptions, ui: PluginSettings
+    ) -> None:
         if nc is None or js is None or not nc.is_connected:
             raise TaskError("ingest is not connected to NATS yet")
-        self.nc, self.js, self.options = nc, js, options
+        self.nc, self.js, self.options, self.ui = nc, js, options, ui
+
+    async def current_options(self) -> IngestOptions:
+        """The environment's options with the values set in Stash's UI laid over them."""
+        return await self.ui.overlay(self.options, UI_SETTINGS)
 
     async def control(self, service: str, verb: str, request: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -107,7 +116,8 @@ async def sync(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
     scope = str(args.get("scope") or "recent")
     if scope not in ("all", "recent"):
         raise TaskError("scope must be 'all' or 'recent'", status=422)
-    hours = float(args.get("hours") or ctx.options.recent_hours) if scope == "recent" else None
+    options = await ctx.current_options()
+    hours = float(args.get("hours") or options.recent_hours) if scope == "recent" else None
     change = EntityChange(kind="library", entity_id=scope, since_hours=hours)
     published = await publish(ctx.nc, ctx.js, change, ctx.options.publish_timeout_s)
     what = "every scene" if scope == "all" else f"scenes changed in the last {hours:g} h"
