@@ -245,3 +245,26 @@ def test_health_task_asks_every_service(ingest: ServiceProcess) -> None:
     assert report["healthy"] is False
     assert report["services"]["ingest"]["service"] == "ingest"
     assert report["services"]["syncer"]["error"] == "the syncer service is not running"
+
+
+async def test_a_deleted_stream_gets_503_and_is_recreated(ingest: ServiceProcess, js: JetStreamContext) -> None:
+    await js.delete_stream(SYNC_STREAM)
+    body = {"event_id": new_event_id(), "type": "Scene.Update.Post", "id": 3}
+    with httpx.Client() as client:
+        lost = hook(client, ingest.url, body)
+        assert lost.status_code == 503
+        assert "no stream" in lost.json()["detail"]
+        deadline = time.monotonic() + 10
+        while (answer := hook(client, ingest.url, body)).status_code != 202:
+            assert time.monotonic() < deadline, answer.text
+            await asyncio.sleep(0.1)
+    assert answer.json()["outcome"] == "queued"  # the plugin's retry of the same event is not lost
+    assert (await js.stream_info(SYNC_STREAM)).state.messages == 1
+
+
+def test_the_hook_route_is_documented_in_openapi(ingest: ServiceProcess) -> None:
+    spec = httpx.get(ingest.url + "/openapi.json").json()
+    operation = spec["paths"]["/v1/hooks/stash"]["post"]
+    assert set(operation["responses"]) >= {"202", "401", "422", "503"}
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert {"event_id", "type"} <= set(schema["required"])

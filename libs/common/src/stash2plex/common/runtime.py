@@ -156,6 +156,14 @@ class ServiceRuntime:
             log.info("NATS topology ready: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
             return
 
+    def ensure_topology_soon(self) -> None:
+        """Recreate missing streams in the background (someone deleted one, or the store was lost)."""
+        if self.js is None or any(t.get_name() == "nats-prepare" and not t.done() for t in self._tasks):
+            return
+        log.warning("a stream is missing; ensuring the NATS topology again")
+        self.topology_ready.clear()
+        self._tasks.append(asyncio.create_task(self._prepare(), name="nats-prepare"))
+
     async def _on_error(self, error: Exception) -> None:
         now, text = time.monotonic(), f"{type(error).__name__}: {error}"
         last_at, last_text = self._last_error_log

@@ -89,6 +89,8 @@ async def accept_hook(runtime: ServiceRuntime, options: IngestOptions, body: byt
         except BrokerUnavailable as error:
             metrics.HOOKS.labels(event.type, "unavailable").inc()
             log.warning("hook %s for %s not queued: %s", event.type, event.id, error)
+            if error.missing_stream:
+                runtime.ensure_topology_soon()
             return unavailable(options, str(error))
         outcome = "duplicate" if published.duplicate else "queued"
         metrics.HOOKS.labels(event.type, outcome).inc()

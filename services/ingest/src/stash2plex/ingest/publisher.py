@@ -19,6 +19,10 @@ from stash2plex.ingest import metrics
 class BrokerUnavailable(Exception):  # noqa: N818 - it says what happened
     """JetStream did not acknowledge in time; the caller should retry later."""
 
+    def __init__(self, message: str, missing_stream: bool = False) -> None:
+        super().__init__(message)
+        self.missing_stream = missing_stream
+
 
 @dataclass(frozen=True)
 class Published:
@@ -39,7 +43,7 @@ async def publish(
     except (NatsTimeoutError, TimeoutError) as error:
         raise BrokerUnavailable("JetStream did not acknowledge in time") from error
     except (NoStreamResponseError, NoRespondersError) as error:
-        raise BrokerUnavailable("JetStream has no stream for this subject yet") from error
+        raise BrokerUnavailable("JetStream has no stream for this subject", missing_stream=True) from error
     except (ConnectionClosedError, OutboundBufferLimitError, APIError) as error:
         raise BrokerUnavailable(f"NATS refused the publish: {type(error).__name__}") from error
     finally:
