@@ -53,7 +53,7 @@ async def nc(broker: Broker) -> AsyncIterator[NatsClient]:
 async def js(nc: NatsClient) -> JetStreamContext:
     """JetStream on the shared broker, emptied of Stash2Plex streams before the test."""
     context = nc.jetstream(timeout=5)
-    for stream in ("SYNC", "GAPS", "DLQ", "ENTITY", "KV_s2p_state", "KV_s2p_sync"):
+    for stream in ("SYNC", "GAPS", "DLQ", "ENTITY", "KV_s2p_state", "KV_s2p_sync", "KV_s2p_locks"):
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await context.delete_stream(stream)
     return context

@@ -24,7 +24,7 @@ async def test_ensure_creates_everything_once(js: JetStreamContext) -> None:
     first = await ensure_topology(js, NatsSettings())
     second = await ensure_topology(js, NatsSettings())
     assert set(first.values()) == {"created"}
-    assert set(first) == {"SYNC", "GAPS", "DLQ", "ENTITY", "s2p_state", "s2p_sync"}
+    assert set(first) == {"SYNC", "GAPS", "DLQ", "ENTITY", "s2p_state", "s2p_sync", "s2p_locks"}
     assert set(second.values()) == {"unchanged"}
 
 

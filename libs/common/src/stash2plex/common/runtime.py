@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 Dependency = Literal["stash", "plex"]
 OnConnected = Callable[[JetStreamContext], Awaitable[None]]
+OnStopping = Callable[[], Awaitable[None]]
 ControlHandler = Callable[[dict[str, object]], Awaitable[dict[str, object]]]
 
 GAUGE_REFRESH_S = 15.0
@@ -51,6 +52,7 @@ class ServiceRuntime:
         self.topology_error: str | None = None
         self.started_at = time.time()
         self._on_connected: list[OnConnected] = []
+        self._on_stopping: list[OnStopping] = []
         self._control: dict[str, ControlHandler] = {"status": self._status}
         self._checks: dict[str, Check] = {"nats": self._nats_check}
         self._tasks: list[asyncio.Task[None]] = []
@@ -64,6 +66,10 @@ class ServiceRuntime:
     def on_connected(self, callback: OnConnected) -> None:
         """Run ``callback`` after every (re)connection once the topology exists (e.g. ensure consumers)."""
         self._on_connected.append(callback)
+
+    def on_stopping(self, callback: OnStopping) -> None:
+        """Run ``callback`` first on shutdown, while NATS is still connected (finish or release jobs)."""
+        self._on_stopping.append(callback)
 
     def run_in_background(self, task: asyncio.Task[None]) -> None:
         """Cancel ``task`` when the service stops."""
@@ -100,6 +106,11 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         self._stopping = True
+        for callback in self._on_stopping:
+            try:
+                await callback()
+            except Exception:
+                log.exception("a shutdown step failed")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

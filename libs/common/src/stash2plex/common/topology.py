@@ -37,6 +37,9 @@ STATE_BUCKET = "s2p_state"
 """Circuit breaker, outage history, reconciliation history, leader lease."""
 SYNC_RECORDS_BUCKET = "s2p_sync"
 """One record per scene: Stash ``updated_at``, content hash, Plex rating keys."""
+LOCKS_BUCKET = "s2p_locks"
+"""Per-scene locks, so two syncer replicas never work on one scene at once; they expire if a holder dies."""
+LOCK_TTL_S = 90.0
 
 # Keys in the state bucket, written by the syncer and the reconciler, read by status.
 CIRCUIT_KEY = "circuit.plex"
@@ -121,6 +124,9 @@ def declare(settings: NatsSettings) -> Topology:
         buckets=[
             KeyValueConfig(bucket=STATE_BUCKET, history=5, storage=StorageType.FILE, replicas=settings.replicas),
             KeyValueConfig(bucket=SYNC_RECORDS_BUCKET, history=1, storage=StorageType.FILE, replicas=settings.replicas),
+            KeyValueConfig(
+                bucket=LOCKS_BUCKET, history=1, ttl=LOCK_TTL_S, storage=StorageType.FILE, replicas=settings.replicas
+            ),
         ],
     )
 

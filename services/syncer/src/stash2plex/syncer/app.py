@@ -1,12 +1,18 @@
-"""The syncer service's HTTP app: consumes sync jobs and writes Stash metadata to Plex."""
+"""The syncer service's HTTP app: consumes sync jobs and writes Stash metadata to Plex.
+
+Message handling is in :mod:`.worker`; failure classification in :mod:`.errors`; what is
+written to Plex in :mod:`.writer`.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from stash2plex.common.http import create_service_app
+from stash2plex.common.readiness import CheckResult
 from stash2plex.common.runtime import Dependency, ServiceRuntime
 from stash2plex.syncer.settings import SyncerSettings
+from stash2plex.syncer.worker import Syncer
 
 SERVICE = "syncer"
 NEEDS: tuple[Dependency, ...] = ("stash", "plex")
@@ -14,4 +20,19 @@ NEEDS: tuple[Dependency, ...] = ("stash", "plex")
 
 def create_app(settings: SyncerSettings) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings, needs=NEEDS)
-    return create_service_app(runtime, title="Stash2Plex syncer")
+    syncer = Syncer(settings)
+    runtime.on_connected(syncer.start)
+    runtime.on_stopping(syncer.stop)
+
+    async def circuit_check() -> CheckResult:
+        if syncer.circuit is None:
+            return CheckResult(name="circuit", ok=False, detail="not started yet")
+        state = syncer.circuit.state
+        if state.state == "open":
+            return CheckResult(name="circuit", ok=False, detail=f"open: {state.reason}")
+        return CheckResult(name="circuit", ok=True, detail=state.state)
+
+    runtime.add_check("circuit", circuit_check)
+    app = create_service_app(runtime, title="Stash2Plex syncer")
+    app.state.syncer = syncer
+    return app

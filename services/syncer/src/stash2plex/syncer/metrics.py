@@ -1,0 +1,25 @@
+"""The syncer's metrics (queue depth and ack-pending come from :mod:`stash2plex.common.metrics`)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+JOBS = Counter(
+    "stash2plex_syncer_jobs",
+    "Sync jobs finished, by outcome (synced, unchanged, skipped, retried, dead_lettered, held).",
+    ["outcome"],
+)
+JOB_SECONDS = Histogram(
+    "stash2plex_syncer_job_seconds",
+    "Time to process one sync job, from delivery to acknowledgement.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RETRIES = Counter("stash2plex_syncer_retries", "Jobs put back for a later retry, by error class.", ["error_class"])
+CIRCUIT_STATE = Gauge("stash2plex_syncer_circuit_state", "Circuit breaker towards Plex: 0 closed, 1 half-open, 2 open.")
+OUTAGES = Counter("stash2plex_syncer_outages", "Plex outages seen (circuit openings).")
+OUTAGE_SECONDS = Gauge(
+    "stash2plex_syncer_current_outage_seconds", "How long the current Plex outage has lasted (0: none)."
+)
+LAST_SUCCESS = Gauge("stash2plex_syncer_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time).")
+CONCURRENCY = Gauge("stash2plex_syncer_concurrency_limit", "Jobs the syncer allows in flight right now (adaptive).")
+IN_FLIGHT = Gauge("stash2plex_syncer_jobs_in_flight", "Jobs being processed by this replica.")

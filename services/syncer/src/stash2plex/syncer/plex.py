@@ -1,0 +1,66 @@
+"""Talking to Plex through ``plexapi``, with every HTTP error status turned into a
+:class:`PlexHTTPError` that keeps the status and ``Retry-After``.
+
+plexapi folds 429 and 5xx into one ``BadRequest`` and drops the headers; a response hook on
+the ``requests`` session sees the answer first, so classification can be exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from plexapi.server import PlexServer
+
+from stash2plex.common.settings import PlexSettings
+from stash2plex.syncer.errors import PlexHTTPError
+
+CLIENT_IDENTIFIER = "stash2plex-syncer"
+"""Stable, so Plex does not list a new device on every start."""
+
+
+def retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare from Plex; fall back to our own backoff
+
+
+def _raise_for_plex_status(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    if response.status_code >= 400:
+        raise PlexHTTPError(response.status_code, response.url.split("?")[0], retry_after(response), response.text)
+    return response
+
+
+def plex_session() -> requests.Session:
+    session = requests.Session()
+    session.hooks["response"].append(_raise_for_plex_status)
+    session.headers["X-Plex-Client-Identifier"] = CLIENT_IDENTIFIER
+    session.headers["X-Plex-Product"] = "Stash2Plex"
+    return session
+
+
+def connect(settings: PlexSettings) -> PlexServer:
+    """A plexapi server object; raises :class:`PlexHTTPError` or ``requests`` errors like every call after it."""
+    assert settings.url is not None
+    assert settings.token is not None
+    url, token = str(settings.url).rstrip("/"), settings.token.get_secret_value()
+    return PlexServer(url, token, session=plex_session(), timeout=settings.timeout_s)  # type: ignore[no-untyped-call]
+
+
+def probe(settings: PlexSettings, timeout_s: float) -> None:
+    """Cheapest proof that Plex is back and takes our token: ``GET /`` with a short timeout."""
+    assert settings.url is not None
+    assert settings.token is not None
+    session = plex_session()
+    try:
+        session.get(
+            str(settings.url).rstrip("/") + "/",
+            headers={"X-Plex-Token": settings.token.get_secret_value()},
+            timeout=timeout_s,
+        )
+    finally:
+        session.close()

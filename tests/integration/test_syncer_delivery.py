@@ -1,0 +1,149 @@
+"""The syncer's delivery machinery against the real broker and both simulators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nats.js import JetStreamContext
+
+from stash2plex.common.contracts import DeadLetter, ErrorClass
+from stash2plex.common.topology import CIRCUIT_KEY, DLQ_STREAM, OUTAGES_KEY, STATE_BUCKET
+from tests.harness.broker import Broker
+from tests.harness.library import Libraries, paired_libraries
+from tests.harness.services import ServiceProcess
+from tests.harness.syncer import dead_letters, pending, queue_jobs, start_syncer, wait_until
+from tests.sims.plex.fixtures import PlexSimFactory
+from tests.sims.stash.fixtures import StashSimFactory
+
+
+@pytest.fixture
+def libraries(stash_sim_factory: StashSimFactory, plex_sim_factory: PlexSimFactory) -> Libraries:
+    return paired_libraries(stash_sim_factory, plex_sim_factory, scenes=40)
+
+
+@pytest.fixture
+def syncer(broker: Broker, libraries: Libraries, tmp_path: Path, js: JetStreamContext) -> Iterator[ServiceProcess]:
+    service = start_syncer(broker, libraries, tmp_path)
+    try:
+        service.wait_ready(check="circuit")
+        yield service
+    finally:
+        service.stop()
+
+
+async def kv_json(js: JetStreamContext, key: str) -> object:
+    entry = await (await js.key_value(STATE_BUCKET)).get(key)
+    return json.loads(entry.value or b"null")
+
+
+async def test_jobs_reach_plex_and_an_unchanged_resync_writes_nothing(
+    syncer: ServiceProcess, js: JetStreamContext, libraries: Libraries
+) -> None:
+    scenes = sorted(libraries.rating_keys)
+    await queue_jobs(js, scenes)
+    await wait_until(lambda: len(libraries.in_step()) == len(scenes))
+    await wait_until(lambda: is_(pending(js), 0))
+    writes = len(libraries.plex.writes)
+    assert writes == len(scenes)  # one batched edit per item
+
+    await queue_jobs(js, scenes)
+    await wait_until(lambda: is_(pending(js), 0))
+    assert len(libraries.plex.writes) == writes  # nothing differed: nothing written
+    assert await dead_letters(js) == 0
+    metrics = httpx.get(syncer.url + "/metrics").text
+    assert f'stash2plex_syncer_jobs_total{{outcome="synced"}} {float(len(scenes))}' in metrics
+    assert f'stash2plex_syncer_jobs_total{{outcome="unchanged"}} {float(len(scenes))}' in metrics
+
+
+async def test_plex_down_for_the_whole_run_sends_nothing_to_the_dlq_and_recovery_is_ramped(
+    syncer: ServiceProcess, js: JetStreamContext, libraries: Libraries
+) -> None:
+    libraries.plex.stop()
+    scenes = sorted(libraries.rating_keys)
+    await queue_jobs(js, scenes)
+    await wait_until(lambda: _circuit_is(js, "open"), within_s=20)
+    await asyncio.sleep(1.0)
+    assert await dead_letters(js) == 0
+    assert await pending(js) == len(scenes)  # held, not lost
+    ready = syncer.readiness()
+    assert next(c for c in ready["checks"] if c["name"] == "circuit")["ok"] is False
+
+    libraries.plex.start()
+    started = time.time()
+    await wait_until(lambda: len(libraries.in_step()) == len(scenes), within_s=30)
+    await wait_until(lambda: _circuit_is(js, "closed"), within_s=10)
+    assert await dead_letters(js) == 0
+    history = await kv_json(js, OUTAGES_KEY)
+    assert isinstance(history, dict)
+    assert len(history["outages"]) == 1
+    assert history["outages"][0]["ended_at"] is not None
+    first_second = [w for w in libraries.plex.writes.all() if w.method == "PUT" and w.time - started < 1.0]
+    assert len(first_second) <= 20 + 2  # the token bucket starts at 20 jobs/s after an outage
+
+
+async def test_a_wrong_token_stops_consumption_and_fixing_it_resumes(
+    syncer: ServiceProcess, js: JetStreamContext, libraries: Libraries
+) -> None:
+    rule = libraries.plex.faults.unauthorized()
+    scenes = sorted(libraries.rating_keys)[:10]
+    await queue_jobs(js, scenes)
+    await wait_until(lambda: _circuit_is(js, "open"), within_s=20)
+    state = await kv_json(js, CIRCUIT_KEY)
+    assert isinstance(state, dict)
+    assert "token" in state["reason"]
+    await asyncio.sleep(1.0)
+    assert await dead_letters(js) == 0
+    assert libraries.in_step() == []
+    assert "Plex rejected the token" in syncer.log()
+
+    libraries.plex.faults.remove(rule.id)
+    await wait_until(lambda: len(libraries.in_step()) == len(scenes), within_s=30)
+    assert await dead_letters(js) == 0
+
+
+async def test_a_permanent_failure_goes_to_the_dlq_and_leaves_sync(
+    syncer: ServiceProcess, js: JetStreamContext, libraries: Libraries
+) -> None:
+    scene = sorted(libraries.rating_keys)[0]
+    key = libraries.rating_keys[scene]
+    libraries.plex.faults.error(400, methods="PUT", path=r"/library/sections/.*/all")
+    await queue_jobs(js, [scene])
+    await wait_until(lambda: is_(dead_letters(js), 1), within_s=20)
+    raw = await js.get_last_msg(DLQ_STREAM, f"s2p.dlq.scene.{scene}")
+    letter = DeadLetter.from_bytes(raw.data or b"")
+    assert letter.error_class is ErrorClass.PERMANENT
+    assert letter.job.scene_id == str(scene)
+    assert "400" in letter.error
+    assert letter.attempts == 1
+    assert await pending(js) == 0
+    assert libraries.plex.library.get(key).title.startswith("placeholder")
+
+
+async def test_an_item_plex_has_not_scanned_yet_is_synced_once_it_appears(
+    syncer: ServiceProcess, js: JetStreamContext, libraries: Libraries
+) -> None:
+    scene = libraries.stash.data.add_scene(paths=["/media/new/fresh scene.mp4"], title="Fresh")
+    await queue_jobs(js, [scene.id])
+    await asyncio.sleep(1.5)
+    assert await pending(js) == 1  # waiting for Plex's scan, not dead-lettered
+    assert await dead_letters(js) == 0
+    item = libraries.plex.library.add_item(libraries.section_id, "fresh scene", files=["/media/new/fresh scene.mp4"])
+    await wait_until(lambda: libraries.plex.library.get(item.rating_key).title == "Fresh", within_s=40)
+
+
+async def _circuit_is(js: JetStreamContext, state: str) -> bool:
+    try:
+        value = await kv_json(js, CIRCUIT_KEY)
+    except Exception:
+        return state == "closed"
+    return isinstance(value, dict) and value.get("state") == state
+
+
+async def is_(count: Awaitable[int], expected: int) -> bool:
+    return await count == expected
