@@ -23,3 +23,9 @@ OUTAGE_SECONDS = Gauge(
 LAST_SUCCESS = Gauge("stash2plex_syncer_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time).")
 CONCURRENCY = Gauge("stash2plex_syncer_concurrency_limit", "Jobs the syncer allows in flight right now (adaptive).")
 IN_FLIGHT = Gauge("stash2plex_syncer_jobs_in_flight", "Jobs being processed by this replica.")
+EXTERNAL_SECONDS = Histogram(
+    "stash2plex_syncer_external_seconds",
+    "Time a job spent waiting on Stash or Plex; the rest of stash2plex_syncer_job_seconds is the syncer's own.",
+    ["system"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

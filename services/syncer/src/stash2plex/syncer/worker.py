@@ -276,11 +276,13 @@ class Syncer:
 
     async def _sync_scene(self, job: SyncJob) -> int:
         assert self.stash is not None
-        scene = await self.stash.find_scene(job.scene_id)
+        with metrics.EXTERNAL_SECONDS.labels("stash").time():
+            scene = await self.stash.find_scene(job.scene_id)
         if scene is None:
             raise SceneGone(f"scene {job.scene_id} is not in Stash")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.writer.write, scene)
+        with metrics.EXTERNAL_SECONDS.labels("plex").time():
+            return await loop.run_in_executor(self.executor, self.writer.write, scene)
 
     # -- failures -----------------------------------------------------------------------------
     async def fail(self, msg: Msg, job: SyncJob, failure: Failure) -> None:
