@@ -268,3 +268,29 @@ def test_the_hook_route_is_documented_in_openapi(ingest: ServiceProcess) -> None
     assert set(operation["responses"]) >= {"202", "401", "422", "503"}
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert {"event_id", "type"} <= set(schema["required"])
+
+
+async def test_status_shows_the_last_outage_with_mtbf_and_mttr(ingest: ServiceProcess, js: JetStreamContext) -> None:
+    from datetime import timedelta
+
+    from stash2plex.common.outages import OutageHistory
+    from stash2plex.common.topology import CIRCUIT_KEY, OUTAGES_KEY, STATE_BUCKET
+
+    start = utcnow() - timedelta(hours=5)
+    history = (
+        OutageHistory(outages=[])
+        .start(start, "cannot reach Plex")
+        .end(start + timedelta(minutes=10), jobs_held=40)
+        .start(start + timedelta(hours=2, minutes=10), "Plex answered 503")
+        .end(start + timedelta(hours=2, minutes=40), jobs_held=900)
+    )
+    state = await js.key_value(STATE_BUCKET)
+    await state.put(OUTAGES_KEY, history.model_dump_json().encode())
+    await state.put(CIRCUIT_KEY, b'{"state": "half_open", "reason": "probe succeeded"}')
+    answer = httpx.get(ingest.url + "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert answer["circuit"] == "half_open"
+    assert answer["outages"] == 2
+    assert answer["last_outage"]["jobs_held"] == 900
+    assert answer["last_outage"]["duration_s"] == 30 * 60
+    assert answer["mttr_s"] == 20 * 60
+    assert answer["mtbf_s"] == 2 * 3600

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from stash2plex.syncer.outages import MAX_OUTAGES, Outage, OutageHistory
+from stash2plex.common.outages import MAX_OUTAGES, Outage, OutageHistory
 
 pytestmark = pytest.mark.unit
 

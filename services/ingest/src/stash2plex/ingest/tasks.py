@@ -19,6 +19,7 @@ from nats.js.errors import KeyNotFoundError, NotFoundError
 
 from stash2plex.common import dlq, topology
 from stash2plex.common.contracts import EntityChange, ErrorClass
+from stash2plex.common.outages import OutageHistory
 from stash2plex.common.plugin_settings import PluginSettings
 from stash2plex.common.subjects import control_subject
 from stash2plex.ingest.publisher import publish
@@ -84,15 +85,22 @@ async def status(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
         consumer = await ctx.js.consumer_info(topology.SYNC_STREAM, topology.SYNC_CONSUMER)
         in_flight = consumer.num_ack_pending or 0
     circuit = await _kv_value(ctx.js, topology.CIRCUIT_KEY)
-    outages = await _kv_value(ctx.js, topology.OUTAGES_KEY) or []
+    history = OutageHistory.model_validate(await _kv_value(ctx.js, topology.OUTAGES_KEY) or {"outages": []})
     passes = await _kv_value(ctx.js, topology.RECONCILE_HISTORY_KEY) or []
+    last_outage = history.outages[-1] if history.outages else None
     return {
         "queue_depth": sync.state.messages,
         "in_flight": in_flight,
         "dlq_size": dlq_info.state.messages,
         "dlq_by_error_class": await dlq.counts_by_class(ctx.js),
         "circuit": (circuit or {}).get("state", "closed"),
-        "last_outage": outages[-1] if outages else None,
+        "circuit_reason": (circuit or {}).get("reason") or None,
+        "last_outage": None
+        if last_outage is None
+        else {**last_outage.model_dump(mode="json"), "duration_s": last_outage.duration_s},
+        "outages": len(history.outages),
+        "mtbf_s": history.mtbf_s(),
+        "mttr_s": history.mttr_s(),
         "last_reconciliation": passes[-1] if passes else None,
     }
 

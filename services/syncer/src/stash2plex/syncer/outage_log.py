@@ -9,7 +9,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from stash2plex.common import topology
-from stash2plex.syncer.outages import OutageHistory
+from stash2plex.common.outages import OutageHistory
 
 
 class OutageLog:
