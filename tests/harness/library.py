@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.sims.plex.fixtures import PlexSimFactory
 from tests.sims.plex.model import Library
-from tests.sims.plex.sim import PlexSim
+from tests.sims.plex.sim import PlexSim, PlexSimFactory
 from tests.sims.stash.fixtures import StashSimFactory
 from tests.sims.stash.server import StashSim
 

@@ -18,7 +18,7 @@ from tests.harness.broker import Broker
 from tests.harness.library import Libraries, paired_libraries
 from tests.harness.services import ServiceProcess
 from tests.harness.syncer import dead_letters, pending, queue_jobs, start_syncer, wait_until
-from tests.sims.plex.fixtures import PlexSimFactory
+from tests.sims.plex.sim import PlexSimFactory
 from tests.sims.stash.fixtures import StashSimFactory
 
 
