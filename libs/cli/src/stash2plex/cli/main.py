@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 
 from stash2plex.cli.stack import plan_stack
+from stash2plex.cli.status import status_command
 from stash2plex.cli.up import up as run_up
-from stash2plex.common.settings import SettingsError
+from stash2plex.common.settings import CommonSettings, SettingsError, load_settings
 
 app = typer.Typer(
     name="stash2plex",
@@ -47,3 +48,20 @@ def up(
         console.print(f"[bold red]stash2plex up:[/] {error}", markup=True)
         raise typer.Exit(EXIT_BAD_SETTINGS) from None
     raise typer.Exit(run_up(stack, console))
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
+) -> None:
+    """Jobs waiting and in flight, dead letters by error class, the circuit, outages (MTBF/MTTR).
+
+    Exit codes: 0 ok, 2 bad settings, 3 no broker reachable.
+    """
+    console = Console(highlight=False)
+    try:
+        settings = load_settings(CommonSettings)
+    except SettingsError as error:
+        console.print(f"[bold red]stash2plex status:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_BAD_SETTINGS) from None
+    raise typer.Exit(status_command(settings, as_json, console))

@@ -6,7 +6,6 @@ Each answer is a plain JSON object; the plugin prints it to Stash's log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,12 +14,11 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, NotFoundError
 
-from stash2plex.common import dlq, topology
+from stash2plex.common import dlq
 from stash2plex.common.contracts import EntityChange, ErrorClass
-from stash2plex.common.outages import OutageHistory
 from stash2plex.common.plugin_settings import PluginSettings
+from stash2plex.common.status import gather_status
 from stash2plex.common.subjects import control_subject
 from stash2plex.ingest.publisher import publish
 from stash2plex.ingest.settings import IngestOptions
@@ -67,42 +65,9 @@ class TaskContext:
         return answer
 
 
-async def _kv_value(js: JetStreamContext, key: str) -> Any:
-    try:
-        bucket = await js.key_value(topology.STATE_BUCKET)
-        entry = await bucket.get(key)
-    except (KeyNotFoundError, NotFoundError):
-        return None
-    return json.loads(entry.value) if entry.value else None
-
-
 async def status(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
     """Queue depth, in flight, DLQ size, circuit state, last outage, last reconciliation."""
-    sync = await ctx.js.stream_info(topology.SYNC_STREAM)
-    dlq_info = await ctx.js.stream_info(topology.DLQ_STREAM)
-    in_flight = 0
-    with contextlib.suppress(NotFoundError):
-        consumer = await ctx.js.consumer_info(topology.SYNC_STREAM, topology.SYNC_CONSUMER)
-        in_flight = consumer.num_ack_pending or 0
-    circuit = await _kv_value(ctx.js, topology.CIRCUIT_KEY)
-    history = OutageHistory.model_validate(await _kv_value(ctx.js, topology.OUTAGES_KEY) or {"outages": []})
-    passes = await _kv_value(ctx.js, topology.RECONCILE_HISTORY_KEY) or []
-    last_outage = history.outages[-1] if history.outages else None
-    return {
-        "queue_depth": sync.state.messages,
-        "in_flight": in_flight,
-        "dlq_size": dlq_info.state.messages,
-        "dlq_by_error_class": await dlq.counts_by_class(ctx.js),
-        "circuit": (circuit or {}).get("state", "closed"),
-        "circuit_reason": (circuit or {}).get("reason") or None,
-        "last_outage": None
-        if last_outage is None
-        else {**last_outage.model_dump(mode="json"), "duration_s": last_outage.duration_s},
-        "outages": len(history.outages),
-        "mtbf_s": history.mtbf_s(),
-        "mttr_s": history.mttr_s(),
-        "last_reconciliation": passes[-1] if passes else None,
-    }
+    return await gather_status(ctx.js)
 
 
 async def health(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""``stash2plex status``: the pipeline's state, for people (a table) and scripts (``--json``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import nats
+from nats.errors import NoServersError
+from rich.console import Console
+from rich.table import Table
+
+from stash2plex.common.settings import CommonSettings
+from stash2plex.common.status import gather_status
+
+EXIT_UNREACHABLE = 3
+CONNECT_LIMIT_S = 3.0
+
+
+class BrokerUnreachableError(RuntimeError):
+    """No NATS server answers where the settings say it is."""
+
+
+def nats_url(settings: CommonSettings) -> str:
+    """The configured broker, or the embedded one ``stash2plex up`` starts."""
+    return settings.nats.url or f"nats://{settings.nats.embedded_host}:{settings.nats.embedded_port}"
+
+
+async def reachable(url: str) -> None:
+    """Fail fast on a refused port: nats-py keeps retrying a refused first connection."""
+    first = urlsplit(url.split(",")[0].strip())
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(first.hostname, first.port or 4222), CONNECT_LIMIT_S)
+    except (OSError, TimeoutError) as error:
+        reason = str(error) or type(error).__name__
+        raise BrokerUnreachableError(
+            f"no NATS server at {url} ({reason}); is the stack running? (stash2plex up)"
+        ) from None
+    writer.close()
+
+
+async def read_status(url: str) -> dict[str, Any]:
+    await reachable(url)
+    try:
+        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=CONNECT_LIMIT_S)
+    except (NoServersError, OSError, TimeoutError) as error:
+        raise BrokerUnreachableError(f"NATS at {url} refused the connection ({error})") from None
+    try:
+        return await gather_status(nc.jetstream(timeout=5))
+    finally:
+        await nc.close()
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render(status: dict[str, Any], console: Console) -> None:
+    table = Table(title="Stash2Plex status", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("jobs waiting", str(status["queue_depth"]))
+    table.add_row("jobs in flight", str(status["in_flight"]))
+    by_class = ", ".join(f"{k} {v}" for k, v in sorted(status["dlq_by_error_class"].items())) or "-"
+    table.add_row("dead letters", f"{status['dlq_size']} ({by_class})")
+    circuit = status["circuit"] + (f" — {status['circuit_reason']}" if status["circuit_reason"] else "")
+    table.add_row("circuit to Plex", circuit)
+    last = status["last_outage"]
+    if last:
+        ended = last["ended_at"] or "ongoing"
+        table.add_row(
+            "last outage",
+            f"{last['started_at']} → {ended} ({duration(last['duration_s'])}, {last['jobs_held']} jobs held)",
+        )
+    table.add_row(
+        "outages", f"{status['outages']} (MTBF {duration(status['mtbf_s'])}, MTTR {duration(status['mttr_s'])})"
+    )
+    table.add_row(
+        "last reconciliation", json.dumps(status["last_reconciliation"]) if status["last_reconciliation"] else "-"
+    )
+    console.print(table)
+
+
+def status_command(settings: CommonSettings, as_json: bool, console: Console) -> int:
+    try:
+        status = asyncio.run(read_status(nats_url(settings)))
+    except BrokerUnreachableError as error:
+        console.print(f"[bold red]stash2plex status:[/] {error}")
+        return EXIT_UNREACHABLE
+    if as_json:
+        print(json.dumps(status, default=str))
+    else:
+        render(status, console)
+    return 0

@@ -1,0 +1,55 @@
+"""``stash2plex status`` against a running broker, for people and for scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+from nats.js import JetStreamContext
+
+from stash2plex.common.contracts import SyncJob, SyncReason, utcnow
+from stash2plex.common.outages import OutageHistory
+from stash2plex.common.settings import NatsSettings
+from stash2plex.common.topology import OUTAGES_KEY, STATE_BUCKET, ensure_topology
+from tests.harness.broker import Broker
+from tests.harness.net import free_port
+
+
+def status(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "STASH2PLEX_NATS__URL": url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "stash2plex.cli", "status", *args], env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+async def test_status_reports_queue_and_outages_as_a_table_and_as_json(broker: Broker, js: JetStreamContext) -> None:
+    await ensure_topology(js, NatsSettings())
+    for scene in ("1", "2", "3"):
+        job = SyncJob(scene_id=scene, reason=SyncReason.MANUAL)
+        await js.publish(job.subject, job.to_bytes())
+    start = utcnow() - timedelta(hours=1)
+    history = OutageHistory(outages=[]).start(start, "cannot reach Plex").end(start + timedelta(minutes=15), 120)
+    await (await js.key_value(STATE_BUCKET)).put(OUTAGES_KEY, history.model_dump_json().encode())
+
+    as_json = status("--json", url=broker.url)
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["queue_depth"] == 3
+    assert report["outages"] == 1
+    assert report["mttr_s"] == 15 * 60
+
+    table = status(url=broker.url)
+    assert table.returncode == 0
+    assert "jobs waiting" in table.stdout
+    assert "120 jobs held" in table.stdout
+    assert "MTTR 15 min" in table.stdout
+
+
+def test_status_without_a_broker_says_so_and_exits_3() -> None:
+    result = status("--json", url=f"nats://127.0.0.1:{free_port()}")
+    assert result.returncode == 3
+    assert "is the stack running" in result.stdout
