@@ -62,29 +62,104 @@ async def test_jobs_reach_plex_and_an_unchanged_resync_writes_nothing(
 
 
 async def test_plex_down_for_the_whole_run_sends_nothing_to_the_dlq_and_recovery_is_ramped(
-    syncer: ServiceProcess, js: JetStreamContext, libraries: Libraries
+    broker: Broker,
+    js: JetStreamContext,
+    tmp_path: Path,
+    stash_sim_factory: StashSimFactory,
+    plex_sim_factory: PlexSimFactory,
 ) -> None:
-    libraries.plex.stop()
-    scenes = sorted(libraries.rating_keys)
-    await queue_jobs(js, scenes)
-    await wait_until(lambda: _circuit_is(js, "open"), within_s=20)
-    await asyncio.sleep(1.0)
-    assert await dead_letters(js) == 0
-    assert await pending(js) == len(scenes)  # held, not lost
-    ready = syncer.readiness()
-    assert next(c for c in ready["checks"] if c["name"] == "circuit")["ok"] is False
+    libraries = paired_libraries(stash_sim_factory, plex_sim_factory, scenes=500, seed=5)
+    syncer = start_syncer(broker, libraries, tmp_path)
+    try:
+        syncer.wait_ready(check="circuit")
+        libraries.plex.stop()
+        scenes = sorted(libraries.rating_keys)
+        await queue_jobs(js, scenes)
+        await wait_until(lambda: _circuit_is(js, "open"), within_s=20)
+        await asyncio.sleep(1.0)
+        assert await dead_letters(js) == 0
+        assert await pending(js) == len(scenes)  # held, not lost
+        ready = syncer.readiness()
+        assert next(c for c in ready["checks"] if c["name"] == "circuit")["ok"] is False
+        deliveries_during_outage = await _delivered(js)
+        assert deliveries_during_outage <= 3 * 8  # consumption stopped: no retries burnt while Plex is down
 
-    libraries.plex.start()
-    started = time.time()
-    await wait_until(lambda: len(libraries.in_step()) == len(scenes), within_s=30)
-    await wait_until(lambda: _circuit_is(js, "closed"), within_s=10)
-    assert await dead_letters(js) == 0
-    history = await kv_json(js, OUTAGES_KEY)
-    assert isinstance(history, dict)
-    assert len(history["outages"]) == 1
-    assert history["outages"][0]["ended_at"] is not None
-    first_second = [w for w in libraries.plex.writes.all() if w.method == "PUT" and w.time - started < 1.0]
-    assert len(first_second) <= 20 + 2  # the token bucket starts at 20 jobs/s after an outage
+        libraries.plex.start()
+        started = time.time()
+        await wait_until(lambda: len(libraries.in_step()) == len(scenes), within_s=60)
+        await wait_until(lambda: _circuit_is(js, "closed"), within_s=10)
+        assert await dead_letters(js) == 0
+        history = await kv_json(js, OUTAGES_KEY)
+        assert isinstance(history, dict)
+        assert len(history["outages"]) == 1
+        assert history["outages"][0]["ended_at"] is not None
+        puts = sorted(w.time - started for w in libraries.plex.writes.all() if w.method == "PUT")
+        assert sum(1 for t in puts if t < 1.0) <= 20 + 2  # the token bucket starts at 20 jobs/s after an outage
+        assert len(puts) == len(scenes)
+    finally:
+        syncer.stop()
+
+
+async def _delivered(js: JetStreamContext) -> int:
+    from stash2plex.common.topology import SYNC_CONSUMER, SYNC_STREAM
+
+    info = await js.consumer_info(SYNC_STREAM, SYNC_CONSUMER)
+    return int(info.delivered.consumer_seq)
+
+
+async def test_dead_letters_of_an_opted_in_class_are_requeued_when_plex_recovers(
+    broker: Broker, js: JetStreamContext, libraries: Libraries, tmp_path: Path
+) -> None:
+    from stash2plex.common.contracts import SyncJob, SyncReason, utcnow
+
+    scene = sorted(libraries.rating_keys)[0]
+    now = utcnow()
+    letter = DeadLetter(
+        job=SyncJob(scene_id=str(scene), reason=SyncReason.HOOK), error_class=ErrorClass.TRANSIENT,
+        error="cannot reach Plex", attempts=12, first_failure_at=now, last_failure_at=now,
+    )  # fmt: skip
+    syncer = start_syncer(broker, libraries, tmp_path, STASH2PLEX_SYNCER__REQUEUE_ON_RECOVERY="transient")
+    try:
+        syncer.wait_ready(check="circuit")
+        await js.publish(letter.subject, letter.to_bytes())
+        libraries.plex.stop()
+        await queue_jobs(js, sorted(libraries.rating_keys)[1:4])
+        await wait_until(lambda: _circuit_is(js, "open"), within_s=20)
+        libraries.plex.start()
+        await wait_until(lambda: libraries.plex_title(scene) == libraries.stash_title(scene), within_s=30)
+        assert await dead_letters(js) == 0
+        assert "requeued 1 dead letter(s) of class transient" in syncer.log()
+    finally:
+        syncer.stop()
+
+
+async def test_sigterm_finishes_jobs_in_flight_and_loses_none(
+    broker: Broker, js: JetStreamContext, libraries: Libraries, tmp_path: Path
+) -> None:
+    scenes = sorted(libraries.rating_keys)[:12]
+    libraries.plex.faults.latency(0.8, methods="PUT")
+    syncer = start_syncer(broker, libraries, tmp_path, STASH2PLEX_SYNCER__CONCURRENCY_MIN="4")
+    syncer.wait_ready(check="circuit")
+    await queue_jobs(js, scenes)
+    await wait_until(lambda: len(libraries.plex.writes.matching("PUT")) > 0 or _in_flight(syncer) > 0, within_s=10)
+    started = time.monotonic()
+    syncer.stop()  # SIGTERM
+    assert time.monotonic() - started < 20  # within the shutdown deadline
+    assert "Application shutdown complete" in syncer.log()
+    syncer.start()
+    try:
+        await wait_until(lambda: len(libraries.in_step()) >= len(scenes), within_s=40)
+        await wait_until(lambda: is_(pending(js), 0), within_s=20)
+        assert await dead_letters(js) == 0
+    finally:
+        syncer.stop()
+
+
+def _in_flight(service: ServiceProcess) -> float:
+    for line in httpx.get(service.url + "/metrics").text.splitlines():
+        if line.startswith("stash2plex_syncer_jobs_in_flight "):
+            return float(line.split()[1])
+    return 0.0
 
 
 async def test_a_wrong_token_stops_consumption_and_fixing_it_resumes(

@@ -86,3 +86,20 @@ def test_secrets_lists_configured_secret_values(monkeypatch: pytest.MonkeyPatch)
 
 def test_env_name() -> None:
     assert env_name("nats", "embedded_port") == "STASH2PLEX_NATS__EMBEDDED_PORT"
+
+
+def test_lists_are_comma_separated_and_a_bad_item_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_SYNCER__REQUEUE_ON_RECOVERY", "transient, not_found")
+    assert [c.value for c in load_settings(SyncerSettings).syncer.requeue_on_recovery] == ["transient", "not_found"]
+    monkeypatch.setenv("STASH2PLEX_SYNCER__REQUEUE_ON_RECOVERY", "transient,sometimes")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(SyncerSettings)
+    assert "STASH2PLEX_SYNCER__REQUEUE_ON_RECOVERY (item 2)" in str(caught.value)
+    assert "'sometimes'" in str(caught.value)
+
+
+def test_syncer_bounds_must_be_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_SYNCER__CONCURRENCY_MIN", "8")
+    monkeypatch.setenv("STASH2PLEX_SYNCER__CONCURRENCY_MAX", "2")
+    with pytest.raises(SettingsError, match="concurrency_min must not exceed concurrency_max"):
+        load_settings(SyncerSettings)

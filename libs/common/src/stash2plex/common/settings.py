@@ -13,6 +13,7 @@ from typing import Literal, TypeVar
 import platformdirs
 from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 ENV_PREFIX = "STASH2PLEX_"
 ENV_NESTED_DELIMITER = "__"
@@ -168,8 +169,9 @@ def explain_validation_error(error: ValidationError) -> str:
     """Turn pydantic's error into lines that name the variable the user has to fix."""
     lines = []
     for item in error.errors():
-        loc = [part for part in item["loc"] if isinstance(part, str | int)]
-        name = env_name(*loc) if loc else ENV_PREFIX + "*"
+        loc = [part for part in item["loc"] if isinstance(part, str)]
+        items = [str(part + 1) for part in item["loc"] if isinstance(part, int)]
+        name = (env_name(*loc) if loc else ENV_PREFIX + "*") + (f" (item {', '.join(items)})" if items else "")
         given = item.get("input")
         shown = "" if isinstance(given, dict) or given is None else f" (got {str(given)[:80]!r})"
         lines.append(f"{name}: {item['msg']}{shown}")
@@ -185,3 +187,6 @@ def load_settings(cls: type[S]) -> S:
         return cls()
     except ValidationError as error:
         raise SettingsError(explain_validation_error(error)) from None
+    except SourceError as error:  # a value the environment source itself could not parse
+        cause = f": {error.__cause__}" if error.__cause__ else ""
+        raise SettingsError(f"invalid settings:\n  {error}{cause} (group {ENV_PREFIX}<GROUP>__<NAME>)") from None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated
 
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.settings import CommonSettings, ListenSettings
 
 DEFAULT_PORT = 9911
@@ -53,9 +57,21 @@ class SyncerOptions(ListenSettings):
     index_refresh_min_s: float = Field(
         default=30, ge=0, description="A file not found in Plex re-reads Plex's library listing at most this often."
     )
+    requeue_on_recovery: Annotated[list[ErrorClass], NoDecode] = Field(
+        default_factory=list,
+        description="Dead letters of these error classes go back to the queue when Plex recovers "
+        "(comma separated, e.g. transient,not_found; empty: none).",
+    )
     shutdown_deadline_s: float = Field(
         default=20, gt=0, description="On SIGTERM, jobs in flight get this long to finish before they are released."
     )
+
+    @field_validator("requeue_on_recovery", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> SyncerOptions:

@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import ServiceUnavailableError
 
-from stash2plex.common import topology
+from stash2plex.common import dlq, topology
 from stash2plex.common.contracts import ContractError, DeadLetter, ErrorClass, Gap, SyncJob, SyncReason
 from stash2plex.common.logs import log_context
 from stash2plex.common.stash.client import StashClient
@@ -350,6 +350,10 @@ class Syncer:
         assert self.js is not None
         metrics.OUTAGE_SECONDS.set(0)
         held = (await self.js.stream_info(topology.SYNC_STREAM)).state.messages
+        for error_class in self.options.requeue_on_recovery:
+            requeued = await dlq.requeue(self.js, error_class)
+            if requeued:
+                log.info("requeued %d dead letter(s) of class %s after recovery", requeued, error_class.value)
         if self.outages is not None:
             history = await self.outages.ended(jobs_held=int(held))
             last = history.outages[-1] if history.outages else None
