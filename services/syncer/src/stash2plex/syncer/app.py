@@ -26,7 +26,9 @@ def create_app(settings: SyncerSettings) -> FastAPI:
 
     async def circuit_check() -> CheckResult:
         if syncer.circuit is None:
-            return CheckResult(name="circuit", ok=False, detail="not started yet")
+            missing = settings.missing_for("stash", "plex")
+            detail = "waiting for " + ", ".join(missing) if missing else "not started yet"
+            return CheckResult(name="circuit", ok=False, detail=detail)
         state = syncer.circuit.state
         if state.state == "open":
             return CheckResult(name="circuit", ok=False, detail=f"open: {state.reason}")

@@ -113,6 +113,8 @@ class Syncer:
         """Called after every (re)connection; starts the loops once."""
         for stream, config in self.consumer_configs():
             await topology.ensure_consumer(js, stream, config)
+        if self.settings.missing_for("stash", "plex"):
+            return  # jobs wait in the queue; /readyz says which settings are missing
         if self._loops and not all(t.done() for t in self._loops):
             return
         self.js = js
