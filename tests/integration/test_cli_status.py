@@ -53,3 +53,45 @@ def test_status_without_a_broker_says_so_and_exits_3() -> None:
     result = status("--json", url=f"nats://127.0.0.1:{free_port()}")
     assert result.returncode == 3
     assert "is the stack running" in result.stdout
+
+
+def dlq_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "STASH2PLEX_NATS__URL": url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "stash2plex.cli", "dlq", *args], env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+async def test_dlq_commands_list_show_requeue_and_purge(broker: Broker, js: JetStreamContext) -> None:
+    from stash2plex.common.contracts import DeadLetter, ErrorClass
+    from stash2plex.common.topology import SYNC_STREAM
+
+    await ensure_topology(js, NatsSettings())
+    for scene, error_class, days in (
+        ("1", ErrorClass.TRANSIENT, 0),
+        ("2", ErrorClass.PERMANENT, 9),
+        ("3", ErrorClass.PERMANENT, 0),
+    ):
+        when = utcnow() - timedelta(days=days)
+        letter = DeadLetter(
+            job=SyncJob(scene_id=scene, reason=SyncReason.HOOK), error_class=error_class, error=f"failed {scene}",
+            attempts=3, first_failure_at=when, last_failure_at=when,
+        )  # fmt: skip
+        await js.publish(letter.subject, letter.to_bytes())
+
+    listed = json.loads(dlq_cli("list", "--json", "--class", "permanent", url=broker.url).stdout)
+    assert [entry["job"]["scene_id"] for entry in listed] == ["2", "3"]
+    assert "3 dead letter(s)" in dlq_cli("list", url=broker.url).stdout
+    shown = json.loads(dlq_cli("show", "1", url=broker.url).stdout)
+    assert shown["error"] == "failed 1"
+    assert dlq_cli("show", "99", url=broker.url).returncode == 1
+
+    assert "requeued 1 job(s)" in dlq_cli("requeue", "--scene", "1", url=broker.url).stdout
+    assert (await js.stream_info(SYNC_STREAM)).state.messages == 1
+    assert "purged 1 dead letter(s)" in dlq_cli("purge", "--older-than-days", "5", "--yes", url=broker.url).stdout
+    refused = dlq_cli("purge", url=broker.url)  # asks for confirmation; no answer means no
+    assert refused.returncode == 1
+    assert [e["job"]["scene_id"] for e in json.loads(dlq_cli("list", "--json", url=broker.url).stdout)] == ["3"]
+    bad = dlq_cli("list", "--class", "sometimes", url=broker.url)
+    assert bad.returncode == 2

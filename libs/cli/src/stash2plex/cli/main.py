@@ -8,9 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from stash2plex.cli import dlq as dlq_commands
+from stash2plex.cli.broker import BrokerUnreachableError, nats_url
 from stash2plex.cli.stack import plan_stack
-from stash2plex.cli.status import status_command
+from stash2plex.cli.status import EXIT_UNREACHABLE, status_command
 from stash2plex.cli.up import up as run_up
+from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.settings import CommonSettings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -65,3 +68,76 @@ def status(
         console.print(f"[bold red]stash2plex status:[/] {error}", markup=True)
         raise typer.Exit(EXIT_BAD_SETTINGS) from None
     raise typer.Exit(status_command(settings, as_json, console))
+
+
+dlq_app = typer.Typer(help="Dead letters: jobs the syncer gave up on.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+ClassOption = Annotated[ErrorClass | None, typer.Option("--class", help="Only this error class.")]
+OlderOption = Annotated[float | None, typer.Option("--older-than-days", min=0, help="Only letters older than this.")]
+
+
+def _url() -> str:
+    try:
+        return nats_url(load_settings(CommonSettings))
+    except SettingsError as error:
+        Console().print(f"[bold red]stash2plex:[/] {error}")
+        raise typer.Exit(EXIT_BAD_SETTINGS) from None
+
+
+def _run(coro: object) -> object:
+    try:
+        return dlq_commands.run(coro)
+    except BrokerUnreachableError as error:
+        Console().print(f"[bold red]stash2plex:[/] {error}")
+        raise typer.Exit(EXIT_UNREACHABLE) from None
+
+
+@dlq_app.command("list")
+def dlq_list(
+    error_class: ClassOption = None,
+    older_than_days: OlderOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List dead letters, newest last."""
+    letters = _run(dlq_commands.list_letters(_url(), error_class, older_than_days))
+    assert isinstance(letters, list)
+    if as_json:
+        dlq_commands.dump(letters)
+    else:
+        dlq_commands.render(letters, Console(highlight=False))
+
+
+@dlq_app.command("show")
+def dlq_show(scene_id: Annotated[str, typer.Argument(help="The scene whose dead letter to show.")]) -> None:
+    """Everything about one scene's dead letter, as JSON. Exit 1 when there is none."""
+    letters = _run(dlq_commands.list_letters(_url(), None, None))
+    assert isinstance(letters, list)
+    found = [letter for letter in letters if letter["job"]["scene_id"] == scene_id]
+    if not found:
+        Console(stderr=True).print(f"no dead letter for scene {scene_id}")
+        raise typer.Exit(1)
+    dlq_commands.dump(found[-1])
+
+
+@dlq_app.command("requeue")
+def dlq_requeue(
+    error_class: ClassOption = None,
+    scene_id: Annotated[str | None, typer.Option("--scene", help="Only this scene.")] = None,
+) -> None:
+    """Put dead letters back on the queue (all, by class, or one scene)."""
+    count = _run(dlq_commands.requeue(_url(), error_class, scene_id))
+    Console().print(f"requeued {count} job(s)")
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    error_class: ClassOption = None,
+    older_than_days: OlderOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete dead letters (all, by class, or older than N days)."""
+    if not yes and not typer.confirm("Delete these dead letters for good?"):
+        raise typer.Exit(1)
+    count = _run(dlq_commands.purge(_url(), error_class, older_than_days))
+    Console().print(f"purged {count} dead letter(s)")

@@ -5,52 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
-import nats
-from nats.errors import NoServersError
 from rich.console import Console
 from rich.table import Table
 
+from stash2plex.cli.broker import BrokerUnreachableError, jetstream, nats_url
 from stash2plex.common.settings import CommonSettings
 from stash2plex.common.status import gather_status
 
 EXIT_UNREACHABLE = 3
-CONNECT_LIMIT_S = 3.0
-
-
-class BrokerUnreachableError(RuntimeError):
-    """No NATS server answers where the settings say it is."""
-
-
-def nats_url(settings: CommonSettings) -> str:
-    """The configured broker, or the embedded one ``stash2plex up`` starts."""
-    return settings.nats.url or f"nats://{settings.nats.embedded_host}:{settings.nats.embedded_port}"
-
-
-async def reachable(url: str) -> None:
-    """Fail fast on a refused port: nats-py keeps retrying a refused first connection."""
-    first = urlsplit(url.split(",")[0].strip())
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(first.hostname, first.port or 4222), CONNECT_LIMIT_S)
-    except (OSError, TimeoutError) as error:
-        reason = str(error) or type(error).__name__
-        raise BrokerUnreachableError(
-            f"no NATS server at {url} ({reason}); is the stack running? (stash2plex up)"
-        ) from None
-    writer.close()
 
 
 async def read_status(url: str) -> dict[str, Any]:
-    await reachable(url)
-    try:
-        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=CONNECT_LIMIT_S)
-    except (NoServersError, OSError, TimeoutError) as error:
-        raise BrokerUnreachableError(f"NATS at {url} refused the connection ({error})") from None
-    try:
-        return await gather_status(nc.jetstream(timeout=5))
-    finally:
-        await nc.close()
+    async with jetstream(url) as js:
+        return await gather_status(js)
 
 
 def duration(seconds: float | None) -> str:
