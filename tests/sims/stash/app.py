@@ -65,6 +65,27 @@ def _gql_error(message: str, code: str, locations: list[dict[str, int]] | None =
     return error
 
 
+class _Prepared:
+    """A query parsed and validated once: clients send the same few texts over and over."""
+
+    def __init__(self, document: DocumentNode | None, parse_error: GraphQLError | None, errors: list[GraphQLError]):
+        self.document, self.parse_error, self.errors = document, parse_error, errors
+
+
+def _prepare(schema: GraphQLSchema, query: str, cache: dict[str, _Prepared]) -> _Prepared:
+    prepared = cache.get(query)
+    if prepared is None:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            prepared = _Prepared(None, error, [])
+        else:
+            prepared = _Prepared(document, None, list(validate(schema, document)))
+        if len(cache) < 512:
+            cache[query] = prepared
+    return prepared
+
+
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     for op in operations:
@@ -76,6 +97,7 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 class _Handlers:
     def __init__(self, state: SimState) -> None:
         self.state = state
+        self._prepared: dict[str, _Prepared] = {}
 
     # -- shared gatekeeping ------------------------------------------------------------------
 
@@ -144,12 +166,11 @@ class _Handlers:
 
         document: DocumentNode | None = None
         parse_error: GraphQLError | None = None
+        validation_errors: list[GraphQLError] = []
         if isinstance(query, str) and query.strip():
-            try:
-                document = parse(query)
-            except GraphQLError as error:
-                parse_error = error
-            else:
+            prepared = _prepare(self.state.schema, query, self._prepared)
+            document, parse_error, validation_errors = prepared.document, prepared.parse_error, prepared.errors
+            if document is not None:
                 op = _operation(document, operation_name)
                 if op is not None:
                     record.operation_name = operation_name or (op.name.value if op.name else None)
@@ -168,7 +189,7 @@ class _Handlers:
         if document is None:
             failure = _gql_error("no operation provided", "GRAPHQL_VALIDATION_FAILED")
             return JSONResponse({"errors": [failure], "data": None}, 422)
-        errors = validate(self.state.schema, document)
+        errors = validation_errors
         if errors:
             body = [
                 _gql_error(e.message, "GRAPHQL_VALIDATION_FAILED", [loc._asdict() for loc in e.locations or []])
