@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import requests.adapters
 from plexapi.server import PlexServer
 
 from stash2plex.common.settings import PlexSettings
@@ -35,8 +36,16 @@ def _raise_for_plex_status(response: requests.Response, *args: Any, **kwargs: An
     return response
 
 
+POOL_SIZE = 64
+"""Keep-alive connections to Plex: more than the syncer's worker threads, so none is thrown away."""
+
+
 def plex_session() -> requests.Session:
     session = requests.Session()
+    session.trust_env = False  # no netrc/proxy/CA-bundle look-ups on every request to a LAN server
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     session.hooks["response"].append(_raise_for_plex_status)
     session.headers["X-Plex-Client-Identifier"] = CLIENT_IDENTIFIER
     session.headers["X-Plex-Product"] = "Stash2Plex"

@@ -31,6 +31,8 @@ class PlexWriter:
         self._index: dict[str, list[str]] = {}
         self._indexed_at = float("-inf")
         self._lock = threading.Lock()
+        self._building = threading.Lock()
+        """One listing of Plex at a time: threads that miss together share one rebuild."""
 
     def server(self) -> Any:
         with self._lock:
@@ -55,12 +57,18 @@ class PlexWriter:
         with self._lock:
             self._index, self._indexed_at = index, self.clock()
 
+    def _lookup(self, paths: list[str]) -> list[str]:
+        return sorted({key for path in paths for key in self._index.get(path, [])})
+
     def rating_keys(self, paths: list[str]) -> list[str]:
-        keys = sorted({key for path in paths for key in self._index.get(path, [])})
+        keys = self._lookup(paths)
         if keys or self.clock() - self._indexed_at < self.index_refresh_min_s:
             return keys
-        self._build_index()
-        return sorted({key for path in paths for key in self._index.get(path, [])})
+        with self._building:
+            # Another thread may have rebuilt the index while this one waited for the lock.
+            if self.clock() - self._indexed_at >= self.index_refresh_min_s:
+                self._build_index()
+        return self._lookup(paths)
 
     def write(self, scene: Scene) -> int:
         """Bring every Plex item of ``scene`` in step; returns how many items were edited."""
@@ -71,6 +79,7 @@ class PlexWriter:
         edited = 0
         for key in keys:
             item = self.server().fetchItem(int(key))
+            item._autoReload = False  # the item is complete: an empty field must not cost another GET
             wanted = {
                 "title": scene.title or (scene.files[0].basename if scene.files else ""),
                 "summary": scene.details or "",
