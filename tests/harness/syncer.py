@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 
 from nats.js import JetStreamContext
@@ -84,3 +85,8 @@ async def pending(js: JetStreamContext) -> int:
 
 async def dead_letters(js: JetStreamContext) -> int:
     return await stream_size(js, DLQ_STREAM)
+
+
+async def is_(count: Awaitable[int], expected: int) -> bool:
+    """For ``wait_until``: an awaited count equals ``expected``."""
+    return await count == expected

@@ -18,12 +18,17 @@ from tests.harness.broker import Broker
 from tests.harness.net import free_port
 
 
-def status(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    """``stash2plex <args>`` as a user runs it, pointed at ``url``."""
     env = {**os.environ, "STASH2PLEX_NATS__URL": url, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "stash2plex.cli", "status", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "stash2plex.cli", *args], env=env, capture_output=True, text=True,
         timeout=60, check=False,
     )  # fmt: skip
+
+
+def status(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    return cli("status", *args, url=url)
 
 
 async def test_status_reports_queue_and_outages_as_a_table_and_as_json(broker: Broker, js: JetStreamContext) -> None:
@@ -56,11 +61,7 @@ def test_status_without_a_broker_says_so_and_exits_3() -> None:
 
 
 def dlq_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STASH2PLEX_NATS__URL": url, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "stash2plex.cli", "dlq", *args], env=env, capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
+    return cli("dlq", *args, url=url)
 
 
 async def test_dlq_commands_list_show_requeue_and_purge(broker: Broker, js: JetStreamContext) -> None:

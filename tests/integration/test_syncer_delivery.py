@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ from stash2plex.common.topology import CIRCUIT_KEY, DLQ_STREAM, OUTAGES_KEY, STA
 from tests.harness.broker import Broker
 from tests.harness.library import Libraries, paired_libraries
 from tests.harness.services import ServiceProcess
-from tests.harness.syncer import dead_letters, pending, queue_jobs, start_syncer, wait_until
+from tests.harness.syncer import dead_letters, is_, pending, queue_jobs, start_syncer, wait_until
 from tests.sims.plex.sim import PlexSimFactory
 from tests.sims.stash.fixtures import StashSimFactory
 
@@ -224,7 +224,3 @@ async def _circuit_is(js: JetStreamContext, state: str) -> bool:
     except Exception:
         return state == "closed"
     return isinstance(value, dict) and value.get("state") == state
-
-
-async def is_(count: Awaitable[int], expected: int) -> bool:
-    return await count == expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from nats.js import JetStreamContext
 
 from tests.harness.broker import Broker
 from tests.harness.library import Libraries, paired_libraries
-from tests.harness.syncer import dead_letters, pending, queue_jobs, start_syncer, wait_until
+from tests.harness.syncer import dead_letters, is_, pending, queue_jobs, start_syncer, wait_until
 from tests.sims.plex.sim import PlexSimFactory
 from tests.sims.stash.fixtures import StashSimFactory
 
@@ -21,10 +20,6 @@ from tests.sims.stash.fixtures import StashSimFactory
 @pytest.fixture
 def libraries(stash_sim_factory: StashSimFactory, plex_sim_factory: PlexSimFactory) -> Libraries:
     return paired_libraries(stash_sim_factory, plex_sim_factory, scenes=200, seed=11)
-
-
-async def is_(count: Awaitable[int], expected: int) -> bool:
-    return await count == expected
 
 
 async def test_sigkill_at_random_points_loses_nothing(
