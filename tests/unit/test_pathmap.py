@@ -55,6 +55,13 @@ def test_windows_stash_to_linux_plex_and_back() -> None:
     assert paths.to_stash("/media/Studio/scene.mkv").path == "C:\\Stash\\Studio\\scene.mkv"
 
 
+def test_separators_can_be_named_instead_of_escaped() -> None:
+    assert PathRule(stash="^/a/", plex="D:/b/", plex_separator="Windows").plex_separator == "\\"
+    assert PathRule(stash="^/a/", plex="/b/", stash_separator="posix").stash_separator == "/"
+    with pytest.raises(ValidationError, match="plex_separator"):
+        PathRule(stash="^/a/", plex="/b/", plex_separator="mac")
+
+
 def test_separators_are_kept_as_they_are_when_none_is_configured() -> None:
     paths = mapper({"stash": r"^/data/(.*)$", "plex": r"/media/\1"})
     assert paths.to_plex("/data/odd\\name.mp4").path == "/media/odd\\name.mp4"

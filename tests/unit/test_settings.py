@@ -103,3 +103,48 @@ def test_syncer_bounds_must_be_in_order(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("STASH2PLEX_SYNCER__CONCURRENCY_MAX", "2")
     with pytest.raises(SettingsError, match="concurrency_min must not exceed concurrency_max"):
         load_settings(SyncerSettings)
+
+
+def test_path_rules_come_from_one_json_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "STASH2PLEX_PATHS__RULES",
+        r'[{"stash": "^/data/(.*)$", "plex": "D:/Media/\\1", "plex_separator": "windows", "case_sensitive": false},'
+        r' {"stash": "^/clips/", "plex": "/mnt/clips/"}]',
+    )
+    paths = load_settings(CommonSettings).paths.mapper()
+    assert paths.to_plex("/data/a/b.mp4").path == "D:\\Media\\a\\b.mp4"
+    assert paths.to_stash("d:\\media\\a\\b.mp4").path == "/data/a/b.mp4"
+    assert paths.to_plex("/clips/c.mp4").path == "/mnt/clips/c.mp4"
+
+
+def test_without_path_rules_paths_are_shared_as_they_are(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("STASH2PLEX_PATHS__RULES=\n")
+    settings = load_settings(CommonSettings)
+    assert settings.paths.rules == []
+    assert settings.paths.mapper().to_plex("/data/a.mp4").path == "/data/a.mp4"
+
+
+def test_path_rules_in_dotenv_keep_their_backslashes_unquoted(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        r'STASH2PLEX_PATHS__RULES=[{"stash": "^/data/(.*)$", "plex": "D:\\\\Media\\\\\\1"}]' + "\n"
+    )
+    assert load_settings(CommonSettings).paths.mapper().to_plex("/data/a.mp4").path == "D:\\Media\\a.mp4"
+
+
+def test_an_invalid_path_rule_is_named_by_variable_number_and_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "STASH2PLEX_PATHS__RULES",
+        r'[{"stash": "^/ok/", "plex": "/fine/"}, {"stash": "^/data/(.*)$", "plex": "/media/\\2"}]',
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(CommonSettings)
+    text = str(caught.value)
+    assert "STASH2PLEX_PATHS__RULES" in text
+    assert "rule 2 ('^/data/(.*)$')" in text
+    assert "refers to group 2, but the pattern has 1 group(s)" in text
+
+
+def test_path_rules_that_are_not_json_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH2PLEX_PATHS__RULES", "^/data/ -> /media/")
+    with pytest.raises(SettingsError, match=r"STASH2PLEX_PATHS__RULES: .*not a JSON list of rules"):
+        load_settings(CommonSettings)

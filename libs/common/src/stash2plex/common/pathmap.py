@@ -13,11 +13,12 @@ derived when the rule is a literal prefix optionally followed by one catch-all g
 ``(.+)``, ``(?P<name>.*)``, optionally ``$``) and the template is a literal prefix optionally
 followed by a reference to that group. Otherwise ``to_stash`` skips the rule and ``explain`` says why.
 
-**Separators.** With ``plex_separator`` set, the whole Plex result uses it: every ``/`` and ``\``
-becomes that separator (so a template may be written with ``/`` even for a Windows Plex). The Stash
-side works alike with ``stash_separator``; when only ``plex_separator`` is given, the Stash side's
-separator is the first ``/`` or ``\`` written in the Stash pattern, else the other one. A derived
-reverse pattern accepts either separator wherever the Plex prefix has one.
+**Separators.** With ``plex_separator`` set (``/`` or ``\``, also spelt ``posix`` or ``windows``),
+the whole Plex result uses it: every ``/`` and ``\`` becomes that separator, so a template may be
+written with ``/`` even for a Windows Plex. The Stash side works alike with ``stash_separator``;
+when only ``plex_separator`` is given, the Stash side's separator is the first ``/`` or ``\``
+written in the Stash pattern, else the other one. A derived reverse pattern accepts either
+separator wherever the Plex prefix has one.
 
 **Case.** ``case_sensitive=False`` makes both patterns ignore case, and :class:`MappedPath` then says
 that comparisons with the result must ignore case too (see :meth:`PathMapper.key`).
@@ -32,12 +33,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Separator = Literal["/", "\\"]
 Direction = Literal["to_plex", "to_stash"]
 
 _OTHER: dict[str, Separator] = {"/": "\\", "\\": "/"}
+_SEPARATOR_NAMES: dict[str, Separator] = {"windows": "\\", "posix": "/"}
 _REGEX_METACHARACTERS = frozenset(".^$*+?{}[]|()")
 _CATCH_ALL_TAIL = re.compile(r"(?:\((?:\?P<(?P<name>[A-Za-z_]\w*)>)?\.(?P<quantifier>[*+])\))?(?:\$|\\Z)?")
 
@@ -62,6 +64,12 @@ class PathRule(BaseModel):
     stash_separator: Separator | None = Field(
         default=None, description="Path separator of the Stash side; unset: inferred when plex_separator is set."
     )
+
+    @field_validator("plex_separator", "stash_separator", mode="before")
+    @classmethod
+    def _separator_by_name(cls, value: object) -> object:
+        """``"windows"``/``"posix"`` spare users a backslash escaped once for JSON and again for the shell."""
+        return _SEPARATOR_NAMES.get(value.lower(), value) if isinstance(value, str) else value
 
 
 class MappedPath(BaseModel):

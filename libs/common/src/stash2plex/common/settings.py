@@ -7,13 +7,17 @@ single ``.env`` can configure the whole stack without two services fighting over
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import platformdirs
 from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
+
+from stash2plex.common.pathmap import PathMapper, PathRule
 
 ENV_PREFIX = "STASH2PLEX_"
 ENV_NESTED_DELIMITER = "__"
@@ -106,6 +110,32 @@ class LogSettings(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
+class PathSettings(BaseModel):
+    """How Stash's file paths translate to Plex's; the rules are checked at start (see ``common.pathmap``)."""
+
+    rules: Annotated[list[PathRule], NoDecode] = Field(
+        default_factory=list,
+        description="Path rules as a JSON list, tried in order, e.g. "
+        '[{"stash": "^/data/(.*)$", "plex": "/media/\\\\1"}]. Empty: both sides see the same paths.',
+    )
+
+    @field_validator("rules", mode="wrap")
+    @classmethod
+    def _rules_compile(cls, value: object, handler: ValidatorFunctionWrapHandler) -> list[PathRule]:
+        if isinstance(value, str):  # the variable's text: parsed here so bad JSON is named like any bad value
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not a JSON list of rules ({error})") from None
+        rules: list[PathRule] = handler(value)
+        PathMapper(rules)  # a PathRuleError is a ValueError: reported under STASH2PLEX_PATHS__RULES
+        return rules
+
+    def mapper(self) -> PathMapper:
+        """A mapper of the configured rules (compiled on each call: keep the one you get)."""
+        return PathMapper(self.rules)
+
+
 class ListenSettings(BaseModel):
     """Where a service's HTTP server (health, metrics and its own API) listens."""
 
@@ -130,6 +160,7 @@ class CommonSettings(BaseSettings):
     stash: StashSettings = StashSettings()
     plex: PlexSettings = PlexSettings()
     log: LogSettings = LogSettings()
+    paths: PathSettings = PathSettings()
 
     @property
     def nats_store_dir(self) -> Path:
