@@ -10,6 +10,7 @@ from rich.console import Console
 
 from stash2plex.cli import dlq as dlq_commands
 from stash2plex.cli.broker import BrokerUnreachableError, nats_url
+from stash2plex.cli.paths import paths_app
 from stash2plex.cli.stack import plan_stack
 from stash2plex.cli.status import EXIT_UNREACHABLE, status_command
 from stash2plex.cli.up import up as run_up
@@ -69,6 +70,8 @@ def status(
         raise typer.Exit(EXIT_BAD_SETTINGS) from None
     raise typer.Exit(status_command(settings, as_json, console))
 
+
+app.add_typer(paths_app, name="paths")
 
 dlq_app = typer.Typer(help="Dead letters: jobs the syncer gave up on.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")

@@ -273,22 +273,25 @@ def _derive_reverse(
     rule: PathRule, forward: _Template, stash_separator: Separator | None, plex_separator: Separator | None
 ) -> tuple[str, str] | str:
     """(plex_pattern, stash_template) for a literal-prefix rule, or the reason it cannot be derived."""
+    give = "; give plex_pattern and stash_template"
     split = _literal_prefix(rule.stash)
     tail = _CATCH_ALL_TAIL.fullmatch(split[1]) if split else None
     if split is None or tail is None:
-        return "the stash pattern is not a literal prefix followed by one catch-all group; give plex_pattern"
+        return "the stash pattern is not a literal prefix followed by one catch-all group" + give
     stash_literal = split[0]
     has_group = tail.group("quantifier") is not None
     accepted: set[int | str] = {1, tail.group("name") or 1}
-    if len(forward.groups) > 1 or (forward.groups and forward.literals[-1]):
-        return "the plex template has text after the group; give plex_pattern and stash_template"
+    if len(forward.groups) > 1:
+        return "the plex template uses the captured group more than once" + give
+    if forward.groups and forward.literals[-1]:
+        return "the plex template has text after the group" + give
     if has_group and not forward.groups:
-        return "the plex template drops the captured part, so a Plex path cannot be traced back; give plex_pattern"
+        return "the plex template drops the captured part, so a Plex path cannot be traced back" + give
     if forward.groups and forward.groups[0] not in accepted:
-        return "the plex template does not end with the captured group; give plex_pattern and stash_template"
+        return "the plex template does not end with the captured group" + give
     plex_literal = _convert(forward.literals[0], plex_separator)
     if not plex_literal:
-        return "the plex template has no literal prefix to recognise Plex paths by; give plex_pattern"
+        return "the plex template has no literal prefix to recognise Plex paths by" + give
     escaped_plex = _flexible_separators(plex_literal) if plex_separator else re.escape(plex_literal)
     group = f"(.{tail.group('quantifier')})" if has_group else ""
     stash_text = _convert(stash_literal, stash_separator).replace("\\", "\\\\")
@@ -363,7 +366,7 @@ class PathMapper:
                 attempts.append(self._attempt(number, None, AttemptOutcome.NO_REVERSE, str(compiled.no_reverse_reason)))
                 continue
             if winner is not None:
-                detail = f"not tried: rule {winner[0]} matched first"
+                detail = f"rule {winner[0]} matched first"
                 attempts.append(self._attempt(number, way, AttemptOutcome.NOT_TRIED, detail))
                 continue
             result = way.apply(path)
