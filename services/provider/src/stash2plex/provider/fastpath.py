@@ -1,0 +1,224 @@
+"""The provider's endpoints as a bare ASGI handler in front of FastAPI.
+
+A library scan sends Plex's match and metadata requests by the thousand, and a cached
+answer costs less than FastAPI's routing and dependency machinery around it; so every
+request under the provider's mount is routed here, and everything else (``/healthz``,
+``/readyz``, ``/metrics``, the OpenAPI docs) goes on to FastAPI.
+
+Routes, under ``/<secret>`` when a secret path is set (anything else then answers 404,
+revealing nothing): ``GET /`` (root document), ``POST /library/metadata/matches``,
+``GET /library/metadata/<ratingKey>[/images|/extras]``, ``GET /images/scene/<id>/screenshot``,
+``GET /images/scene/<id>/poster``, ``GET /images/performer/<id>``. The provider only reads:
+any other method answers 405.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from stash2plex.provider import metrics
+from stash2plex.provider.answers import Answer, BadRequestError, RequestError, error
+from stash2plex.provider.handlers import ProviderHandlers
+from stash2plex.provider.images import ImageKind
+from stash2plex.provider.links import public_base
+from stash2plex.provider.paging import page_of
+from stash2plex.provider.settings import ProviderOptions
+
+log = logging.getLogger(__name__)
+
+ASGIApp = Any
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+MAX_BODY_BYTES = 1024 * 1024
+PLEX = b"x-plex-"
+"""Header names arrive lower-cased (ASGI); only Plex's own are read."""
+OPERATIONS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+IMAGE_KINDS: dict[str, ImageKind] = {"screenshot": "screenshot", "poster": "poster", "performer": "performer"}
+MAX_HOSTS_REMEMBERED = 64
+ENDPOINTS = ("root", "match", "metadata", "images", "extras", "image", "unknown")
+
+
+class ProviderFastPath:
+    """Routes provider requests to :class:`ProviderHandlers`; passes the rest to ``app``."""
+
+    def __init__(self, app: ASGIApp, handlers: ProviderHandlers, options: ProviderOptions) -> None:
+        self.app = app
+        self.handlers = handlers
+        self.secret = options.secret_path.get_secret_value().encode() if options.secret_path else None
+        self.mount = options.mount
+        self.options = options
+        self.public = public_base(options, {}) if options.public_url else None
+        self._latency = {name: metrics.LATENCY.labels(name) for name in ENDPOINTS}
+        self._outcomes: dict[tuple[str, str], Any] = {}
+        self._bases: dict[bytes, str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            segments = _segments(scope)
+        except BadRequestError as problem:
+            await _send(send, scope, problem.answer())
+            return
+        if self.secret is not None:
+            if not segments or not hmac.compare_digest(segments[0].encode("utf-8", "surrogateescape"), self.secret):
+                if scope["path"] in OPERATIONS:
+                    await self.app(scope, receive, send)
+                else:
+                    await _send(send, scope, error(404, "not found", "not_found"))
+                return
+            segments = segments[1:]
+        elif segments and scope["path"] in OPERATIONS:
+            await self.app(scope, receive, send)
+            return
+        route = _route(segments)
+        if route is None:
+            if self.secret is not None:
+                await _send(send, scope, error(404, "no such provider endpoint", "not_found"))
+            else:
+                await self.app(scope, receive, send)
+            return
+        endpoint, method, params = route
+        started = time.perf_counter()
+        if scope["method"] != method:
+            answer = error(405, f"{scope['method']} is not allowed here; the provider only answers {method}",
+                           "bad_request", (("allow", method),))  # fmt: skip
+        else:
+            try:
+                answer = await self._dispatch(endpoint, params, scope, receive)
+            except RequestError as problem:
+                answer = problem.answer()
+            except Exception:
+                log.exception("the %s endpoint failed", endpoint)
+                answer = error(500, "the provider failed; see its log", "error")
+        await _send(send, scope, answer)
+        self._latency[endpoint].observe(time.perf_counter() - started)
+        self._count(endpoint, answer.outcome)
+
+    def _count(self, endpoint: str, outcome: str) -> None:
+        counter = self._outcomes.get((endpoint, outcome))
+        if counter is None:
+            counter = self._outcomes[(endpoint, outcome)] = metrics.REQUESTS.labels(endpoint, outcome)
+        counter.inc()
+
+    def base_url(self, scope: Scope) -> str:
+        """Where Plex reaches the provider (fixed when ``public_url`` is set, else per Host header)."""
+        if self.public is not None:
+            return self.public
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+        base = self._bases.get(host)
+        if base is None:
+            base = public_base(self.options, scope)
+            if len(self._bases) < MAX_HOSTS_REMEMBERED:
+                self._bases[host] = base
+        return base
+
+    async def _dispatch(self, endpoint: str, params: list[str], scope: Scope, receive: Receive) -> Answer:
+        handlers = self.handlers
+        if endpoint == "root":
+            return handlers.root()
+        if endpoint == "match":
+            body = await _body(receive)
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k.startswith(PLEX)}
+            query = dict(parse_qsl(scope["query_string"].decode("latin-1"))) if scope["query_string"] else {}
+            return await handlers.match(body, page_of(headers, query), self.base_url(scope))
+        if endpoint == "metadata":
+            return await handlers.metadata(params[0], self.base_url(scope))
+        if endpoint == "images":
+            return await handlers.images(params[0], self.base_url(scope))
+        if endpoint == "extras":
+            return await handlers.extras(params[0])
+        if endpoint == "image":
+            kind, entity_id = params
+            if not (entity_id.isascii() and entity_id.isdigit() and len(entity_id) < 20):
+                return error(404, f"no image with id {entity_id[:40]!r}: ids are numbers", "not_found")
+            query = dict(parse_qsl(scope["query_string"].decode("latin-1"))) if scope["query_string"] else {}
+            version = query.get("v", "0")
+            image_kind = IMAGE_KINDS[kind]
+            return await handlers.image(image_kind, entity_id, version if version.isdigit() else "0")
+        where = "/".join(params)[:80]
+        return error(404, f"no such provider endpoint: {where!r} (movies have no children)", "not_found")
+
+
+def _segments(scope: Scope) -> list[str]:
+    """Path segments, each percent-decoded on its own: ``a%2Fb`` stays one segment holding a slash."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    raw = raw.split(b"?", 1)[0]
+    if b"%" not in raw:
+        try:
+            return [part for part in raw.decode("utf-8").split("/") if part]
+        except UnicodeDecodeError:
+            raise BadRequestError("the path is not valid UTF-8") from None
+    try:
+        return [unquote_to_bytes(part).decode("utf-8") for part in raw.split(b"/") if part]
+    except UnicodeDecodeError:
+        raise BadRequestError("the path is not valid UTF-8 after percent-decoding") from None
+
+
+def _route(segments: list[str]) -> tuple[str, str, list[str]] | None:
+    """(endpoint, method, parameters), or None for a path that is not the provider's."""
+    n = len(segments)
+    if n == 0:
+        return "root", "GET", []
+    if segments[0] == "library" and n >= 2 and segments[1] == "metadata":
+        if n == 3 and segments[2] == "matches":
+            return "match", "POST", []
+        if n == 3:
+            return "metadata", "GET", [segments[2]]
+        if n == 4 and segments[3] in ("images", "extras"):
+            return segments[3], "GET", [segments[2]]
+        if n >= 4:
+            return "unknown", "GET", segments[2:]
+        return None
+    if segments[0] == "images":
+        if n == 4 and segments[1] == "scene" and segments[3] in ("screenshot", "poster"):
+            return "image", "GET", [segments[3], segments[2]]
+        if n == 3 and segments[1] == "performer":
+            return "image", "GET", ["performer", segments[2]]
+        return "unknown", "GET", segments[1:]
+    return None
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequestError("the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _TooLargeError(f"the match body is over {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+class _TooLargeError(RequestError):
+    status = 413
+
+
+async def _send(send: Send, scope: Scope, answer: Answer) -> None:
+    headers = [(b"content-type", answer.content_type.encode())]
+    if answer.stream is None:
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+    headers += [(k.encode(), v.encode()) for k, v in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    if answer.stream is None:
+        await send({"type": "http.response.body", "body": answer.body if scope["method"] != "HEAD" else b""})
+        return
+    try:
+        async for chunk in answer.stream:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        await answer.stream.aclose()  # type: ignore[attr-defined]
+    await send({"type": "http.response.body", "body": b""})

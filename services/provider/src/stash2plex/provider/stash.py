@@ -1,0 +1,50 @@
+"""What the provider asks Stash, in one operation (``queries/ProviderFindScenes.graphql``).
+
+The shared :class:`StashClient` does the transport, retries and error classification; this
+subclass adds the one query the provider needs: scenes with their director, by ids or by
+a filter, so every lookup also brings what the metadata answer needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from stash2plex.common.stash.client import StashClient
+from stash2plex.common.stash.models import Scene
+
+OPERATION = "ProviderFindScenes"
+
+
+class ProviderScene(Scene):
+    """A scene as the provider reads it (fragment ``ProviderSceneFields``)."""
+
+    director: str | None = None
+
+
+class ProviderStashClient(StashClient):
+    """The shared client plus the provider's query."""
+
+    async def provider_scenes(
+        self, *, ids: Sequence[str] | None = None, scene_filter: dict[str, Any] | None = None, limit: int
+    ) -> list[ProviderScene]:
+        """Scenes with these ids, or matching ``scene_filter``: at most ``limit``, in id order."""
+        if ids is None and scene_filter is None:
+            raise ValueError("give ids or a scene filter")
+        variables = {"ids": list(ids) if ids is not None else None, "scene_filter": scene_filter, "per_page": limit}
+        data = await self._execute(OPERATION, variables)
+        return [ProviderScene.model_validate(scene) for scene in data["findScenes"]["scenes"]]
+
+
+def path_equals(path: str) -> dict[str, Any]:
+    """Stash's ``EQUALS`` on a path: SQL ``LIKE``, so case-insensitive with ``_``/``%`` wildcards (confirm!)."""
+    return {"path": {"value": path, "modifier": "EQUALS"}}
+
+
+def path_contains(text: str) -> dict[str, Any]:
+    """Paths containing ``text`` as one phrase (the quotes stop Stash splitting it into words)."""
+    return {"path": {"value": f'"{text}"', "modifier": "INCLUDES"}}
+
+
+def title_contains(text: str) -> dict[str, Any]:
+    return {"title": {"value": f'"{text}"', "modifier": "INCLUDES"}}
