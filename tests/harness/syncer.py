@@ -32,6 +32,15 @@ FAST = {
 }
 
 
+ONE_EDIT_PER_SCENE = {
+    # The delivery tests count Plex requests: one batched edit per scene, no cover uploads or
+    # rating requests. Tests of what is written (test_syncer_writes*) turn them back on.
+    "STASH2PLEX_SYNCER__FIELDS__POSTER": "false",
+    "STASH2PLEX_SYNCER__FIELDS__BACKGROUND": "false",
+    "STASH2PLEX_SYNCER__FIELDS__RATING": "false",
+}
+
+
 def syncer_env(broker: Broker, libraries: Libraries, tmp_path: Path, **extra: str) -> dict[str, str]:
     return {
         "STASH2PLEX_NATS__URL": broker.url,
@@ -42,6 +51,7 @@ def syncer_env(broker: Broker, libraries: Libraries, tmp_path: Path, **extra: st
         "STASH2PLEX_PLEX__TOKEN": libraries.plex.token or "",
         "STASH2PLEX_PLEX__TIMEOUT_S": "2",
         **FAST,
+        **ONE_EDIT_PER_SCENE,
         **extra,
     }
 

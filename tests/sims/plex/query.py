@@ -51,6 +51,9 @@ NON_FILTER_PARAMS: frozenset[str] = frozenset(
 )
 STRING_FIELDS = frozenset({"title", "titleSort", "originalTitle", "studio", "contentRating"})
 INTEGER_FIELDS = frozenset({"year"})
+#: Epoch-second fields; PMS also takes relative values such as ``-7d`` (not simulated).
+DATE_FILTER_FIELDS = frozenset({"addedAt", "updatedAt"})
+_DATE_ATTRS = {"addedAt": "added_at", "updatedAt": "updated_at"}
 SORT_KEYS = frozenset(
     {
         "titleSort",
@@ -120,7 +123,7 @@ def parse_filters(pairs: list[tuple[str, str]]) -> list[Filter]:
         field, op = m["field"], m["op"]
         if field in STRING_FIELDS or field == "guid":
             allowed = {"", "=", "!", "!=", "<", ">"}
-        elif field in INTEGER_FIELDS:
+        elif field in INTEGER_FIELDS or field in DATE_FILTER_FIELDS:
             allowed = {"", "!", ">>", "<<"}
         elif field in TAG_KINDS:
             allowed = {"", "!"}
@@ -129,7 +132,13 @@ def parse_filters(pairs: list[tuple[str, str]]) -> list[Filter]:
         if op not in allowed:
             raise QueryError(f"operator {op!r} not supported for {field!r}")
         filters.append(
-            Filter(field, op, tuple(value.split(",")) if field in TAG_KINDS or field in INTEGER_FIELDS else (value,))
+            Filter(
+                field,
+                op,
+                tuple(value.split(","))
+                if field in TAG_KINDS or field in INTEGER_FIELDS or field in DATE_FILTER_FIELDS
+                else (value,),
+            )
         )
     return filters
 
@@ -193,9 +202,9 @@ def matches(target: Item | Collection | TitleView, filters: list[Filter], tag_id
             value = target.sort_title if f.field == "titleSort" else getattr(target, FIELD_ATTRS[f.field], None)
             if not _string_match(f.op, value if isinstance(value, str) else None, f.values[0]):
                 return False
-        elif f.field in INTEGER_FIELDS:
+        elif f.field in INTEGER_FIELDS or f.field in DATE_FILTER_FIELDS:
             assert not isinstance(target, TitleView)
-            number = getattr(target, FIELD_ATTRS[f.field], None)
+            number = getattr(target, _DATE_ATTRS.get(f.field) or FIELD_ATTRS[f.field], None)
             try:
                 wanted = [int(v) for v in f.values]
             except ValueError:

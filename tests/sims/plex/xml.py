@@ -221,8 +221,16 @@ def section_container(section: Section, **attrs: object) -> ET.Element:
 
 # ---- items -----------------------------------------------------------------------------
 def item_element(
-    library: Library, item: Item, parent: ET.Element | None = None, *, detail: bool, guids: bool = False
+    library: Library,
+    item: Item,
+    parent: ET.Element | None = None,
+    *,
+    detail: bool,
+    guids: bool = False,
+    exclude_elements: frozenset[str] = frozenset(),
+    exclude_fields: frozenset[str] = frozenset(),
 ) -> ET.Element:
+    """One ``<Video>``; ``exclude_*`` are PMS's response customization (``excludeElements=Genre,Role``)."""
     section = library.sections.get(item.section_id)
     v = el(
         "Video",
@@ -253,7 +261,9 @@ def item_element(
         addedAt=item.added_at,
         updatedAt=item.updated_at,
     )
-    for media in item.media:
+    for name in exclude_fields:
+        v.attrib.pop(name, None)
+    for media in () if "Media" in exclude_elements else item.media:
         m = el(
             "Media",
             v,
@@ -284,12 +294,14 @@ def item_element(
                 videoProfile="high",
             )
     for kind, tag_name in TAG_ELEMENTS.items():
+        if tag_name in exclude_elements:
+            continue
         values = item.tags.get(kind, [])
         limit = None if detail else LISTING_TAG_LIMITS.get(kind)
         for value in values if limit is None else values[:limit]:
             tag_id = library.tag_id(kind, value.tag)
             el(tag_name, v, id=tag_id, filter=f"{kind}={tag_id}", role=value.role, tag=value.tag, thumb=value.thumb)
-    if detail or guids:
+    if (detail or guids) and "Guid" not in exclude_elements:
         for guid in item.external_guids:
             el("Guid", v, id=guid)
     if detail:

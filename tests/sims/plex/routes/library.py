@@ -147,13 +147,24 @@ async def section_all(request: Request) -> Response:
             shown_keys, total = _page(keys, page, query.get("limit"))
             root_el = _container_for(section, page, len(shown_keys), total, title2=f"All {section.title}")
             _maybe_meta(root_el, section, libtype, query.get("includeMeta"))
+            trim = _customization(query)
             for rk in shown_keys:
                 item = library.find(rk)
                 if item is not None:
-                    xml.item_element(library, item, root_el, detail=False, guids=guids)
+                    xml.item_element(library, item, root_el, detail=False, guids=guids, **trim)
             return xml_response(root_el)
     except (QueryError, ValueError) as exc:
         return error_response(400, str(exc))
+
+
+def _customization(query: Any) -> dict[str, frozenset[str]]:
+    """``excludeElements``/``excludeFields`` of a listing (PMS's response customization; the
+    ``include*`` forms are not simulated and answer everything)."""
+
+    def names(key: str) -> frozenset[str]:
+        return frozenset(part.strip() for part in (query.get(key) or "").split(",") if part.strip())
+
+    return {"exclude_elements": names("excludeElements"), "exclude_fields": names("excludeFields")}
 
 
 def _item_matches(library: Library, rk: int, filters: list[Filter]) -> bool:
@@ -338,10 +349,11 @@ async def library_all(request: Request) -> Response:
             mediaTagPrefix=xml.MEDIA_TAG_PREFIX,
             mediaTagVersion=xml.MEDIA_TAG_VERSION,
         )
+        trim = _customization(query)
         for rk in shown:
             item = library.find(rk)
             if item is not None:
-                xml.item_element(library, item, root_el, detail=False, guids=query.get("includeGuids") == "1")
+                xml.item_element(library, item, root_el, detail=False, guids=query.get("includeGuids") == "1", **trim)
         return xml_response(root_el)
 
 

@@ -245,6 +245,31 @@ async def refresh(request: Request) -> Response:
     return empty_ok()
 
 
+async def rate(request: Request) -> Response:
+    """``PUT /:/rate?key=<rk>&identifier=com.plexapp.plugins.library&rating=<0-10, -1 clears>`` (plexapi ``rate``).
+
+    In PMS the user rating belongs to the token's account, not to the item; one token here, so it
+    is stored on the item (``userRating``). It does not change ``updatedAt`` (not verified).
+    """
+    library = ctx(request).library
+    query = request.query_params
+    try:
+        rk, rating = int(query["key"]), float(query["rating"])
+    except (KeyError, ValueError):
+        return error_response(400, "key and rating are required numbers")
+    if query.get("identifier") != "com.plexapp.plugins.library":
+        return error_response(400, "identifier must be com.plexapp.plugins.library")
+    if rating != -1 and not 0 <= rating <= 10:
+        return error_response(400, "rating must be between 0 and 10, or -1 to clear")
+    with library.lock:
+        if library.find(rk) is None:
+            return error_response(404)
+        item = library.get(rk)
+        old, item.user_rating = item.user_rating, None if rating == -1 else rating
+    set_change(request, {"ratingKey": rk, "userRating": [old, item.user_rating]})
+    return empty_ok()
+
+
 async def matches(request: Request) -> Response:
     """``GET .../matches?manual=1[&title&year&agent]``: search results from a registered provider.
 
@@ -293,6 +318,7 @@ async def matches(request: Request) -> Response:
 
 
 ROUTES = [
+    Route("/:/rate", rate, methods=["PUT"]),
     Route("/library/metadata/{rk:int}/children", children, methods=["GET"]),
     Route("/library/metadata/{rk:int}/posters", list_assets, methods=["GET"]),
     Route("/library/metadata/{rk:int}/arts", list_assets, methods=["GET"]),

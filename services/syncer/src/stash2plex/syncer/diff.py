@@ -179,6 +179,8 @@ def plan_edit(
             continue  # Plex has its own picture and Stash2Plex never replaced it
         if options.defer_images:
             deferred.append(element)
+            if element not in current.locks:
+                params[f"{element}.locked"] = "1"  # Stash's cover is coming: Plex's agents keep off meanwhile
             continue
         if element not in digests:
             continue  # Stash's image could not be used; the item keeps its picture

@@ -9,6 +9,7 @@ from pydantic_settings import NoDecode
 
 from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.settings import CommonSettings, ListenSettings
+from stash2plex.syncer.sync_options import FieldToggles, MatchOptions, WriteOptions
 
 DEFAULT_PORT = 9911
 
@@ -65,6 +66,9 @@ class SyncerOptions(ListenSettings):
     shutdown_deadline_s: float = Field(
         default=20, gt=0, description="On SIGTERM, jobs in flight get this long to finish before they are released."
     )
+    fields: FieldToggles = Field(default_factory=FieldToggles, description="Which Stash fields reach Plex.")
+    match: MatchOptions = Field(default_factory=MatchOptions, description="How a scene's Plex item is found.")
+    write: WriteOptions = Field(default_factory=WriteOptions, description="Safety and timing rules of a write.")
 
     @field_validator("requeue_on_recovery", mode="before")
     @classmethod

@@ -37,6 +37,8 @@ from stash2plex.syncer.outage_log import OutageLog
 from stash2plex.syncer.plex import probe
 from stash2plex.syncer.ratelimit import RampingTokenBucket
 from stash2plex.syncer.settings import SyncerSettings
+from stash2plex.syncer.sync_record import SyncRecords
+from stash2plex.syncer.sync_scene import SceneSync
 from stash2plex.syncer.writer import PlexWriter
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class HeldLock:
 class Syncer:
     def __init__(self, settings: SyncerSettings, clock: Callable[[], float] = time.time) -> None:
         self.settings, self.options, self.clock = settings, settings.syncer, clock
-        self.writer = PlexWriter(settings.plex, self.options.index_refresh_min_s)
+        self.writer = PlexWriter(settings)
         self.executor = ThreadPoolExecutor(max_workers=self.options.concurrency_max + 1, thread_name_prefix="plex")
         self.limit = AdaptiveSemaphore(
             AdaptiveLimit(
@@ -97,6 +99,7 @@ class Syncer:
         self.outages: OutageLog | None = None
         self.js: JetStreamContext | None = None
         self.stash: StashClient | None = None
+        self.scenes: SceneSync | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._subscriptions: list[JetStreamContext.PullSubscription] = []
         self._jobs: set[asyncio.Task[None]] = set()
@@ -123,6 +126,8 @@ class Syncer:
         self.circuit = Circuit(state, threshold=self.options.circuit_threshold, clock=self.clock)
         await self.circuit.start()
         self.locks = SceneLocks(await js.key_value(topology.LOCKS_BUCKET))
+        records = SyncRecords(await js.key_value(topology.SYNC_RECORDS_BUCKET))
+        self.scenes = SceneSync(self.writer, self.stash, records, self.executor, self.options.write)
         self.outages = OutageLog(state)
         sync = await js.pull_subscribe_bind(topology.SYNC_CONSUMER, topology.SYNC_STREAM)
         gaps = await js.pull_subscribe_bind(topology.GAPS_CONSUMER, topology.GAPS_STREAM)
@@ -277,14 +282,8 @@ class Syncer:
                 held.revision = await self.locks.refresh(held.scene_id, held.revision)
 
     async def _sync_scene(self, job: SyncJob) -> int:
-        assert self.stash is not None
-        with metrics.EXTERNAL_SECONDS.labels("stash").time():
-            scene = await self.stash.find_scene(job.scene_id)
-        if scene is None:
-            raise SceneGone(f"scene {job.scene_id} is not in Stash")
-        loop = asyncio.get_running_loop()
-        with metrics.EXTERNAL_SECONDS.labels("plex").time():
-            return await loop.run_in_executor(self.executor, self.writer.write, scene)
+        assert self.scenes is not None
+        return await self.scenes.run(job)  # reads, compares, writes and records: see sync_scene.py
 
     # -- failures -----------------------------------------------------------------------------
     async def fail(self, msg: Msg, job: SyncJob, failure: Failure) -> None:
