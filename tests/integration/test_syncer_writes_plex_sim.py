@@ -1,11 +1,14 @@
 """The Plex simulator features the syncer's writes rely on, through the real plexapi and the
-syncer's own listing reader: user ratings, changed-since filters, trimmed listings."""
+syncer's own listing reader: user ratings, changed-since filters, trimmed listings; and the
+syncer's stable client identity."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from stash2plex.syncer.plex import plex_session
+from stash2plex.common.settings import PlexSettings
+from stash2plex.syncer.plex import CLIENT_IDENTIFIER, plex_session
+from stash2plex.syncer.plex import connect as connect_syncer
 from stash2plex.syncer.plex_listing import PlexListing
 from tests.sims.plex.model import Library
 from tests.sims.plex.sim import PlexSim, PlexSimFactory
@@ -62,3 +65,16 @@ def test_listings_leave_out_excluded_elements_and_fields(plex_sim_factory: PlexS
     assert full.find("Video/Genre") is not None
     assert "summary" not in trimmed.find("Video").attrib
     assert trimmed.find("Video/Media/Part").get("file") == "/m/0.mp4"
+
+
+def test_every_request_carries_the_syncers_stable_client_identifier(plex_sim: PlexSim) -> None:
+    settings = PlexSettings.model_validate({"url": plex_sim.url, "token": plex_sim.token})
+    sent: list[str] = []
+    for _ in range(2):  # two starts: the same device to Plex
+        server: Any = connect_syncer(settings)
+        server._session.hooks["response"].append(
+            lambda response, *args, **kwargs: sent.append(response.request.headers["X-Plex-Client-Identifier"])
+        )
+        server.query("/library/sections")
+        server.fetchItem(101)
+    assert sent == [CLIENT_IDENTIFIER] * 4

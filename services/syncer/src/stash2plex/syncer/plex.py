@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import plexapi
 import requests
 import requests.adapters
 from plexapi.server import PlexServer
@@ -18,6 +19,18 @@ from stash2plex.syncer.errors import PlexHTTPError
 
 CLIENT_IDENTIFIER = "stash2plex-syncer"
 """Stable, so Plex does not list a new device on every start."""
+CLIENT_HEADERS = {
+    "X-Plex-Client-Identifier": CLIENT_IDENTIFIER,
+    "X-Plex-Product": "Stash2Plex",
+    "X-Plex-Device-Name": "Stash2Plex syncer",
+}
+
+
+def use_stable_identity() -> None:
+    """plexapi sends its module-wide ``BASE_HEADERS`` with every request, over the session's own:
+    by default the identifier is derived from the MAC address and the device name is the host
+    name, both new in every fresh container. Ours replace them, for every plexapi call here."""
+    plexapi.BASE_HEADERS.update(CLIENT_HEADERS)
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -47,8 +60,7 @@ def plex_session() -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.hooks["response"].append(_raise_for_plex_status)
-    session.headers["X-Plex-Client-Identifier"] = CLIENT_IDENTIFIER
-    session.headers["X-Plex-Product"] = "Stash2Plex"
+    session.headers.update(CLIENT_HEADERS)
     return session
 
 
@@ -57,6 +69,7 @@ def connect(settings: PlexSettings) -> PlexServer:
     assert settings.url is not None
     assert settings.token is not None
     url, token = str(settings.url).rstrip("/"), settings.token.get_secret_value()
+    use_stable_identity()
     return PlexServer(url, token, session=plex_session(), timeout=settings.timeout_s)  # type: ignore[no-untyped-call]
 
 
