@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 JSON = "application/json"
 
@@ -22,6 +23,15 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
     stream: AsyncIterator[bytes] | None = field(default=None, compare=False)
     outcome: str = "ok"
+
+    @cached_property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The ASGI header list, built once: a cached answer is sent many times."""
+        headers = [(b"content-type", self.content_type.encode())]
+        if self.stream is None:
+            headers.append((b"content-length", str(len(self.body)).encode()))
+        headers += [(k.encode(), v.encode()) for k, v in self.headers]
+        return headers
 
 
 class RequestError(Exception):

@@ -26,7 +26,7 @@ from stash2plex.provider.answers import Answer, BadRequestError, RequestError, e
 from stash2plex.provider.handlers import ProviderHandlers
 from stash2plex.provider.images import ImageKind
 from stash2plex.provider.links import public_base
-from stash2plex.provider.paging import page_of
+from stash2plex.provider.paging import DEFAULT_PAGE, page_of
 from stash2plex.provider.settings import ProviderOptions
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,8 @@ class ProviderFastPath:
             body = await _body(receive)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k.startswith(PLEX)}
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"))) if scope["query_string"] else {}
-            return await handlers.match(body, page_of(headers, query), self.base_url(scope))
+            page = page_of(headers, query) if headers or query else DEFAULT_PAGE
+            return await handlers.match(body, page, self.base_url(scope))
         if endpoint == "metadata":
             return await handlers.metadata(params[0], self.base_url(scope))
         if endpoint == "images":
@@ -208,11 +209,7 @@ class _TooLargeError(RequestError):
 
 
 async def _send(send: Send, scope: Scope, answer: Answer) -> None:
-    headers = [(b"content-type", answer.content_type.encode())]
-    if answer.stream is None:
-        headers.append((b"content-length", str(len(answer.body)).encode()))
-    headers += [(k.encode(), v.encode()) for k, v in answer.headers]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.raw_headers})
     if answer.stream is None:
         await send({"type": "http.response.body", "body": answer.body if scope["method"] != "HEAD" else b""})
         return

@@ -23,6 +23,9 @@ class Page:
         return items[self.start : self.start + self.size]
 
 
+DEFAULT_PAGE = Page()
+
+
 def _number(name: str, raw: str | None, default: int) -> int:
     if raw is None or not raw.strip():
         return default
