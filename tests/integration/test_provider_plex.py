@@ -90,6 +90,7 @@ def stash_library() -> tuple[StashData, dict[str, int]]:
         "intro_b": scene("B/intro.mp4", title="Evening Intro", date="2023-03-01"),
         "wild": scene("W/clipX1.mp4", title="Wildcard Bait"),  # `_` in a LIKE pattern would match this
         "empty": scene("Unsorted/raw123.mp4"),
+        "brackets": scene("Studio X/[2020] Hot + Cold (1080p).mp4", title="Hot + Cold", date="2020-01-01"),
     }
     return data, ids
 
@@ -109,6 +110,7 @@ PLEX_FILES = {
     "unknown": f"{PLEX_ROOT}/Unknown/not-in-stash.mp4",
     "wild": f"{PLEX_ROOT}/W/clip_1.mp4",  # not Stash's clipX1.mp4, whatever LIKE thinks
     "empty": f"{PLEX_ROOT}/Unsorted/raw123.mp4",
+    "brackets": f"{PLEX_ROOT}/Studio X/[2020] Hot + Cold (1080p).mp4",
 }
 
 
@@ -436,3 +438,23 @@ async def test_metadata_requests_arriving_together_share_one_query(world: World,
     # At most two batches run at once; every id that arrives meanwhile waits and goes out with the others.
     assert len(queries) <= 3
     assert sorted(int(i) for q in queries for i in q.variables["ids"]) == sorted(ids)  # each asked once
+
+
+async def test_a_burst_of_scans_costs_stash_few_path_queries(world: World, provider: ServiceProcess) -> None:
+    names = ["sunset", "rooftop", "intro_a", "empty", "brackets", "unknown", "wild"]
+    world.stash.faults.slow(0.2)  # the first query is still running when the others arrive
+    async with ProviderClient(provider.url) as client:
+        found = await asyncio.gather(*(scan(client, PLEX_FILES[name]) for name in names))
+    hits = {name: [m["guid"] for m in result] for name, result in zip(names, found, strict=True)}
+    assert hits == {
+        **{name: [guid(world.scenes[name])] for name in ("sunset", "rooftop", "intro_a", "empty", "brackets")},
+        "unknown": [],
+        "wild": [],
+    }
+    path_lookups = [
+        r.variables["scene_filter"]["path"]["modifier"]
+        for r in world.stash.requests.graphql("ProviderFindScenes")
+        if r.variables.get("scene_filter", {}).get("path", {}).get("modifier") in ("EQUALS", "MATCHES_REGEX")
+    ]
+    assert "MATCHES_REGEX" in path_lookups  # files asked about together were looked up together
+    assert len(path_lookups) <= 3  # at most two batches in flight, the rest in one more

@@ -3,8 +3,9 @@
 * Answers are kept for ``cache_ttl_s`` (at most ``cache_max_entries`` per kind), "no such
   scene" included, so a rescan of a library costs Stash nothing new.
 * Identical lookups in flight at the same time share one query (:class:`SingleFlight`).
-* Scene-by-id lookups that arrive together (Plex fetching the metadata of many matched
-  files) go to Stash as one ``findScenes(ids: …)`` query.
+* Lookups that arrive together go to Stash together (:mod:`.batching`): scenes by id as one
+  ``findScenes(ids: …)``, exact paths as one ``MATCHES_REGEX`` of the paths (one scan of
+  Stash's files instead of one per path; a lone path uses ``EQUALS``).
 * Every scene a lookup brings is also cached by id: the metadata request that follows a
   match finds its scene already there.
 
@@ -24,16 +25,25 @@ from stash2plex.common.settings import StashSettings, env_name
 from stash2plex.common.stash.errors import StashAuthError, StashError, StashUnavailable
 from stash2plex.common.stash.retry import RetryPolicy
 from stash2plex.provider import metrics
+from stash2plex.provider.batching import Batcher
 from stash2plex.provider.cache import SingleFlight, TtlCache
+from stash2plex.provider.scoring import fold
 from stash2plex.provider.settings import ProviderOptions
-from stash2plex.provider.stash import ProviderScene, ProviderStashClient, path_contains, path_equals, title_contains
+from stash2plex.provider.stash import (
+    ProviderScene,
+    ProviderStashClient,
+    path_contains,
+    path_equals,
+    paths_regex,
+    title_contains,
+)
 
 log = logging.getLogger(__name__)
 
-BATCH_MAX = 100
-"""Scene ids asked for in one query."""
+IDS_PER_QUERY = 100
+PATHS_PER_QUERY = 50
 BATCHES_IN_FLIGHT = 2
-"""Batch queries running at once; ids arriving meanwhile wait and go out together."""
+"""Batch queries of one kind running at once; keys arriving meanwhile wait and go out together."""
 SEARCH_LIMIT = 50
 """Scenes read for a basename or title search (a Fix Match lists at most 100)."""
 PATH_LIMIT = 25
@@ -68,8 +78,12 @@ class SceneLookups:
         self._flight: SingleFlight[tuple[str, str], Any] = SingleFlight("stash")
         self._client: ProviderStashClient | None = None
         self._opening = asyncio.Lock()
-        self._waiting: dict[str, asyncio.Future[ProviderScene | None]] = {}
-        self._batches_running = 0
+        self._by_id: Batcher[ProviderScene | None] = Batcher(
+            self._fetch_ids, max_batch=IDS_PER_QUERY, in_flight=BATCHES_IN_FLIGHT
+        )
+        self._by_path: Batcher[Scenes] = Batcher(
+            self._fetch_paths, max_batch=PATHS_PER_QUERY, in_flight=BATCHES_IN_FLIGHT
+        )
 
     # -- public lookups -------------------------------------------------------------------
 
@@ -78,12 +92,16 @@ class SceneLookups:
         found, scene = self.scenes.lookup(scene_id)
         if found:
             return scene
-        result: ProviderScene | None = await self._flight.run(("scene", scene_id), lambda: self._batched(scene_id))
+        result: ProviderScene | None = await self._flight.run(("scene", scene_id), lambda: self._by_id.get(scene_id))
         return result
 
     async def scenes_at_path(self, path: str) -> Scenes:
-        """Scenes Stash's ``EQUALS`` finds for ``path`` (not yet confirmed: it ignores case, ``_`` is a wildcard)."""
-        return await self._cached(self.at_path, "path", path, lambda: self._query(path_equals(path), PATH_LIMIT))
+        """Scenes with a file at ``path`` ignoring case (callers confirm the exact path themselves)."""
+        hit = self.at_path.get(path)
+        if hit is not None:
+            return hit
+        result: Scenes = await self._flight.run(("path", path), lambda: self._by_path.get(path))
+        return result
 
     async def scenes_named(self, basename: str) -> Scenes:
         """Scenes with a file whose path contains ``basename`` (callers keep those whose basename equals it)."""
@@ -124,49 +142,34 @@ class SceneLookups:
             self.scenes.put(scene.id, scene)
         return scenes
 
-    async def _batched(self, scene_id: str) -> ProviderScene | None:
-        future: asyncio.Future[ProviderScene | None] = asyncio.get_running_loop().create_future()
-        self._waiting[scene_id] = future
-        if len(self._waiting) == 1 and self._batches_running < BATCHES_IN_FLIGHT:
-            # Sent on the next turn of the loop, with every id that arrived in this one.
-            asyncio.get_running_loop().call_soon(self._send_batch)
-        return await future
-
-    def _send_batch(self) -> None:
-        if not self._waiting or self._batches_running >= BATCHES_IN_FLIGHT:
-            return
-        ids = list(self._waiting)[:BATCH_MAX]
-        futures = {scene_id: self._waiting.pop(scene_id) for scene_id in ids}
-        self._batches_running += 1
-        task = asyncio.ensure_future(self._run_batch(futures))
-        task.add_done_callback(self._batch_done)
-
-    def _batch_done(self, _task: asyncio.Future[None]) -> None:
-        self._batches_running -= 1
-        if self._waiting:
-            self._send_batch()
-
-    async def _run_batch(self, futures: dict[str, asyncio.Future[ProviderScene | None]]) -> None:
-        try:
-            client = await self._open()
-            scenes = await self._timed(
-                "ids", lambda: client.provider_scenes(ids=list(futures), limit=len(futures)), count=len(futures)
-            )
-        except BaseException as error:
-            for future in futures.values():
-                if not future.done():
-                    future.set_exception(error if isinstance(error, Exception) else StashUnavailable("cancelled"))
-            if not isinstance(error, Exception):
-                raise
-            return
+    async def _fetch_ids(self, ids: list[str]) -> dict[str, ProviderScene | None]:
+        client = await self._open()
+        scenes = await self._timed("ids", lambda: client.provider_scenes(ids=ids, limit=len(ids)))
         by_id = {scene.id: scene for scene in scenes}
-        for scene_id, future in futures.items():
-            scene = by_id.get(scene_id)
-            self.scenes.put(scene_id, scene)
-            if not future.done():
-                future.set_result(scene)
+        for scene_id in ids:
+            self.scenes.put(scene_id, by_id.get(scene_id))
+        return {scene_id: by_id.get(scene_id) for scene_id in ids}
 
-    async def _timed(self, kind: str, query: Callable[[], Awaitable[Any]], count: int = 1) -> Any:
+    async def _fetch_paths(self, paths: list[str]) -> dict[str, Scenes]:
+        client = await self._open()
+        if len(paths) == 1:
+            scene_filter, limit = path_equals(paths[0]), PATH_LIMIT
+        else:
+            scene_filter, limit = paths_regex(paths), PATH_LIMIT * len(paths)
+        found = await self._timed("path", lambda: client.provider_scenes(scene_filter=scene_filter, limit=limit))
+        for scene in found:
+            self.scenes.put(scene.id, scene)
+        if len(paths) == 1:
+            answer = {paths[0]: tuple(found)}
+        else:
+            answer = {
+                path: tuple(s for s in found if any(fold(f.path) == fold(path) for f in s.files)) for path in paths
+            }
+        for path, scenes in answer.items():
+            self.at_path.put(path, scenes)
+        return answer
+
+    async def _timed(self, kind: str, query: Callable[[], Awaitable[Any]]) -> Any:
         metrics.STASH_QUERIES.labels(kind).inc()
         started = time.perf_counter()
         try:
