@@ -458,3 +458,16 @@ async def test_a_burst_of_scans_costs_stash_few_path_queries(world: World, provi
     ]
     assert "MATCHES_REGEX" in path_lookups  # files asked about together were looked up together
     assert len(path_lookups) <= 3  # at most two batches in flight, the rest in one more
+
+
+def test_without_stash_configured_plex_is_told_what_is_missing(broker: Broker, tmp_path: Path) -> None:
+    env = {"STASH2PLEX_NATS__URL": broker.url, "STASH2PLEX_DATA_DIR": str(tmp_path), "STASH2PLEX_STASH__URL": ""}
+    with ServiceProcess("provider", env, tmp_path) as service, httpx.Client(base_url=service.url, timeout=5) as http:
+        root = http.get("/")
+        match = http.post("/library/metadata/matches", json={"type": 1, "filename": "/media/a.mp4"})
+        item = http.get("/library/metadata/scene-1")
+        image = http.get("/images/scene/1/screenshot")
+    check_root(root.json())
+    for answer in (match, item, image):
+        assert answer.status_code == 503
+        assert "set STASH2PLEX_STASH__URL" in answer.json()["detail"]

@@ -14,6 +14,10 @@ The steps, most certain first (scores in :mod:`.scoring`):
 An automatic match (``manual`` 0) stops at the first step that finds a candidate sure enough
 (``auto_min_score``) and answers the best one; none sure enough is no match. A Fix Match (``manual`` 1) answers
 every candidate of every step, best first, with its ``score``.
+
+Accepted and ignored: ``X-Plex-Language`` / ``X-Plex-Country`` (Stash keeps one language and
+no certifications) and ``includeAdult`` (every scene is adult content; filtering it out
+would leave an adult-only provider nothing to answer).
 """
 
 from __future__ import annotations
