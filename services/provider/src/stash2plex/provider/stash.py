@@ -17,7 +17,8 @@ OPERATION = "ProviderFindScenes"
 
 
 class ProviderScene(Scene):
-    """A scene as the provider reads it (fragment ``ProviderSceneFields``)."""
+    """A scene as the provider reads it (fragment ``ProviderSceneFields``: fingerprints, groups and
+    other fields only the syncer uses stay at their defaults)."""
 
     director: str | None = None
 
