@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stash2plex.syncer.mapping import multi_line, one_line
 from tests.sims.plex.model import Library
 from tests.sims.plex.sim import PlexSim, PlexSimFactory
 from tests.sims.stash.fixtures import StashSimFactory
@@ -25,16 +26,17 @@ class Libraries:
         return self.plex.library.get(self.rating_keys[scene_id]).title
 
     def stash_title(self, scene_id: int) -> str:
+        """The scene's title as the syncer writes it (cleaned and capped like Plex needs)."""
         scene = self.stash.data.scenes[scene_id]
-        return scene.title or ""
+        return one_line(scene.title)
 
     def in_step(self) -> list[int]:
-        """Scenes whose Plex title and summary equal Stash's."""
+        """Scenes whose Plex title and summary equal Stash's, as the syncer maps them."""
         done = []
         for scene_id, key in self.rating_keys.items():
             item = self.plex.library.get(key)
             scene = self.stash.data.scenes[scene_id]
-            if item.title == (scene.title or "") and (item.summary or "") == (scene.details or ""):
+            if item.title == one_line(scene.title) and (item.summary or "") == multi_line(scene.details):
                 done.append(scene_id)
         return done
 
