@@ -20,6 +20,7 @@ from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.exceptions import TransportError
 from gql.transport.httpx import HTTPXAsyncTransport
+from graphql import DocumentNode, print_ast
 
 from stash2plex.common.settings import StashSettings
 from stash2plex.common.stash.documents import load_operations
@@ -58,6 +59,21 @@ _ENTITY_CRITERIA: dict[EntityKind, tuple[str, int | None]] = {
 }
 
 
+class _PrintedRequest(GraphQLRequest):
+    """A request whose query text was printed once: gql prints the document again for every request."""
+
+    def __init__(self, document: DocumentNode, text: str, variables: dict[str, Any], operation: str) -> None:
+        super().__init__(document, variable_values=variables, operation_name=operation)
+        self._text = text
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": self._text, "operationName": self.operation_name}
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
+
+
 class StashClient:
     """Async client of one Stash server; use as ``async with StashClient(settings) as stash:``."""
 
@@ -78,6 +94,7 @@ class StashClient:
         self._timeout = settings.timeout_s
         self._headers = {API_KEY_HEADER: self._api_key} if self._api_key else {}
         self._operations = load_operations()
+        self._texts = {name: print_ast(document) for name, document in self._operations.items()}
         self._gql: Client | None = None
         self._session: AsyncClientSession | None = None
         self._http: httpx.AsyncClient | None = None
@@ -280,10 +297,11 @@ class StashClient:
 
     async def _execute(self, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         session = _require(self._session)
-        request = GraphQLRequest(
+        request = _PrintedRequest(
             self._operations[operation],
-            variable_values={k: v for k, v in variables.items() if v is not None},
-            operation_name=operation,
+            self._texts[operation],
+            {k: v for k, v in variables.items() if v is not None},
+            operation,
         )
         async for attempt in self._retry.retrying(operation):
             with attempt:
