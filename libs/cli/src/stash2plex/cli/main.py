@@ -16,6 +16,7 @@ from stash2plex.cli.status import EXIT_UNREACHABLE, status_command
 from stash2plex.cli.up import up as run_up
 from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.settings import CommonSettings, SettingsError, load_settings
+from stash2plex.provider.cli import provider_app
 
 app = typer.Typer(
     name="stash2plex",
@@ -72,6 +73,7 @@ def status(
 
 
 app.add_typer(paths_app, name="paths")
+app.add_typer(provider_app, name="provider")
 
 dlq_app = typer.Typer(help="Dead letters: jobs the syncer gave up on.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
