@@ -38,9 +38,13 @@ class SyncerOptions(ListenSettings):
     probe_initial_s: float = Field(default=5, gt=0, description="First wait between health probes while Plex is down.")
     probe_max_s: float = Field(default=60, gt=0, description="Longest wait between health probes.")
     probe_timeout_s: float = Field(default=3, gt=0, description="Timeout of one health probe.")
-    recovery_start_rate: float = Field(default=2, gt=0, description="Jobs per second right after Plex comes back.")
-    recovery_ramp_to_rate: float = Field(default=50, gt=0, description="Rate the recovery ramp climbs to.")
-    recovery_ramp_s: float = Field(default=60, ge=0, description="How long the rate takes to climb after an outage.")
+    recovery_start_rate: float = Field(default=5, gt=0, description="Jobs per second right after Plex comes back.")
+    recovery_ramp_to_rate: float = Field(
+        default=200,
+        gt=0,
+        description="Rate the recovery ramp climbs to; after the ramp only the concurrency bound applies.",
+    )
+    recovery_ramp_s: float = Field(default=30, ge=0, description="How long the rate takes to climb after an outage.")
     retry_transient_base_s: float = Field(default=2, gt=0, description="First retry delay after Plex or Stash failed.")
     retry_transient_cap_s: float = Field(
         default=300, gt=0, description="Longest retry delay after a transient failure."
