@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
+from nats.errors import ConnectionClosedError
+from nats.errors import TimeoutError as NatsTimeoutError
 
 from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.stash.errors import StashAuthError, StashQueryError, StashUnavailable
@@ -26,6 +28,8 @@ from stash2plex.syncer.errors import ConfigurationProblem, ItemNotInPlex, PlexHT
         (StashAuthError("401"), ErrorClass.CONFIGURATION, False),
         (StashUnavailable("database is locked"), ErrorClass.TRANSIENT, False),
         (StashQueryError("bad field"), ErrorClass.PERMANENT, False),
+        (NatsTimeoutError(), ErrorClass.TRANSIENT, False),
+        (ConnectionClosedError(), ErrorClass.TRANSIENT, False),
         (ValueError("bug"), ErrorClass.PERMANENT, False),
     ],
 )

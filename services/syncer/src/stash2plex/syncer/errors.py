@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import requests
+from nats.errors import Error as NatsError
 
 from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.stash.errors import StashAuthError, StashError, StashQueryError, StashUnavailable
@@ -71,6 +72,10 @@ def classify(error: BaseException) -> Failure:
         return Failure(ErrorClass.CONFIGURATION, "Stash rejected the API key: check STASH2PLEX_STASH__API_KEY")
     if isinstance(error, StashUnavailable):
         return Failure(ErrorClass.TRANSIENT, f"Stash: {error}")  # not Plex's fault: the circuit stays as it is
+    if isinstance(error, NatsError):
+        # The broker stalled mid-job (a KV read or write timed out, a reconnect): nothing is wrong
+        # with the job or with Plex, so it is retried and the circuit stays as it is.
+        return Failure(ErrorClass.TRANSIENT, f"NATS: {text}")
     if isinstance(error, StashQueryError | StashError):
         return Failure(ErrorClass.PERMANENT, f"Stash: {error}")
     return Failure(ErrorClass.PERMANENT, f"unexpected {text}")
