@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from stash2plex.provider.batching import Batcher
+from stash2plex.common.batching import Batcher
 from stash2plex.provider.stash import literal_regex, paths_regex
 
 

@@ -1,4 +1,4 @@
-"""Lookups that arrive together go to Stash together.
+"""Lookups that arrive together go to Stash (or Plex) together.
 
 A library scan makes Plex ask about many files at once. A :class:`Batcher` sends the first
 key at once, on the next turn of the event loop, with every key that arrived in the same
