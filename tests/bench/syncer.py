@@ -266,6 +266,7 @@ async def measure_throughput(broker: Broker, js: JetStreamContext, libs: Librari
         for scene in range(1, THROUGHPUT_JOBS + 1):
             libs.stash.data.update_scene(scene, details=f"changed for the throughput benchmark ({scene})")
         reads, writes = libs.plex.reads.total, len(libs.plex.writes)
+        before = scrape(service.url)
         with CpuMeter(processes(broker, syncer=service)) as cpu:
             started = time.perf_counter()
             await queue(js, list(range(1, THROUGHPUT_JOBS + 1)))
@@ -293,9 +294,18 @@ async def measure_throughput(broker: Broker, js: JetStreamContext, libs: Librari
         f"   {in_step(libs)}; Plex requests per job: {reads / THROUGHPUT_JOBS:.2f} GET, "
         f"{writes / THROUGHPUT_JOBS:.2f} PUT"
     )
+    print(f"   per job: {breakdown(JobTimes.between(before, metrics))}; {plex_request_ms(before, metrics)}")
     print(f"   CPU (% of one core): {cpu.summary()}")
     print(f"   syncer warnings: {warnings(service.log_path)}")
     return rate
+
+
+def plex_request_ms(before: dict[str, float], after: dict[str, float]) -> str:
+    """The mean time Plex took per request, as the syncer saw it."""
+    name = "stash2plex_syncer_plex_request_seconds"
+    count = after.get(f"{name}_count", 0) - before.get(f"{name}_count", 0)
+    took = after.get(f"{name}_sum", 0) - before.get(f"{name}_sum", 0)
+    return f"Plex answered a request in {took / count * 1000:.1f} ms on average" if count else "no Plex request"
 
 
 # -- 4. drain after an outage -------------------------------------------------------------------

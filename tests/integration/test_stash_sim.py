@@ -230,6 +230,19 @@ async def test_locked_database_for_good_is_unavailable(stash_sim: StashSim) -> N
     assert len(stash_sim.requests.graphql("FindScenes")) == FAST.attempts
 
 
+async def test_many_scenes_by_id_in_one_request(stash_sim: StashSim) -> None:
+    async with client(stash_sim) as stash:
+        single = await stash.find_scene(5)
+        before = len(stash_sim.requests.graphql())
+        scenes = await stash.find_scenes_by_ids(["7", "5", "99999", "2"])
+        assert await stash.find_scenes_by_ids([]) == {}
+    assert len(stash_sim.requests.graphql()) == before + 1  # one request for all four, none for no ids
+    assert list(scenes) == ["7", "5", "99999", "2"]  # the order asked for, every id answered
+    assert scenes["99999"] is None
+    assert scenes["5"] == single
+    assert {s.id for s in scenes.values() if s is not None} == {"7", "5", "2"}
+
+
 async def test_proxy_502_is_retried(stash_sim: StashSim) -> None:
     stash_sim.faults.fail_with_status(502, times=1)
     async with client(stash_sim) as stash:

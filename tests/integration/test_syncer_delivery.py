@@ -61,6 +61,32 @@ async def test_jobs_reach_plex_and_an_unchanged_resync_writes_nothing(
     assert f'stash2plex_syncer_jobs_total{{outcome="unchanged"}} {float(len(scenes))}' in metrics
 
 
+async def test_the_concurrency_bound_caps_plex_requests_and_reads_are_shared(
+    broker: Broker, js: JetStreamContext, libraries: Libraries, tmp_path: Path
+) -> None:
+    """At most CONCURRENCY_MAX requests reach Plex at once, and the bound is used; the items of
+    jobs in flight together are read together."""
+    bound = {"STASH2PLEX_SYNCER__CONCURRENCY_MIN": "3", "STASH2PLEX_SYNCER__CONCURRENCY_MAX": "3"}
+    service = start_syncer(broker, libraries, tmp_path, **bound)
+    try:
+        service.wait_ready(check="circuit")
+        await queue_jobs(js, sorted(libraries.rating_keys)[:2])  # the index is built; nothing else in flight
+        await wait_until(lambda: len(libraries.in_step()) == 2)
+        libraries.plex.in_flight.reset_peak()
+        libraries.plex.faults.latency(0.1)
+        reads = libraries.plex.reads.total
+        scenes = sorted(libraries.rating_keys)
+        await queue_jobs(js, scenes)
+        await wait_until(lambda: len(libraries.in_step()) == len(scenes), within_s=60)
+        await wait_until(lambda: is_(pending(js), 0))
+    finally:
+        service.stop()
+    assert libraries.plex.in_flight.peak == 3
+    written = len(scenes) - 2
+    assert libraries.plex.reads.total - reads <= written * 3 // 4  # one read per job without sharing
+    assert await dead_letters(js) == 0
+
+
 async def test_plex_down_for_the_whole_run_sends_nothing_to_the_dlq_and_recovery_is_ramped(
     broker: Broker,
     js: JetStreamContext,

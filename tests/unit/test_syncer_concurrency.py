@@ -243,3 +243,23 @@ def test_releasing_more_than_was_acquired_is_a_bug_caught_at_once() -> None:
     gate = AdaptiveSemaphore(adaptive())
     with pytest.raises(RuntimeError, match="without a matching acquire"):
         gate.release(None, ok=True)
+
+
+async def test_jobs_may_outnumber_the_limit_by_the_given_factor() -> None:
+    limit = adaptive(initial=3)
+    gate = AdaptiveSemaphore(limit, per_unit=2)
+    for _ in range(6):
+        await gate.acquire()
+    waiting = asyncio.ensure_future(gate.acquire())
+    await settle()
+    assert not waiting.done()
+    assert gate.capacity == 6
+    gate.release(None, ok=True)
+    await settle()
+    assert waiting.done()
+    assert limit.limit == 3  # a job's release says nothing of Plex: the gate in front of Plex does
+
+
+def test_a_factor_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="per_unit"):
+        AdaptiveSemaphore(adaptive(), per_unit=0)

@@ -122,6 +122,28 @@ class Writes:
                 self._cond.wait(remaining)
 
 
+class InFlight:
+    """How many requests the server is answering at once (injected latency included), and the most seen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+    def reset_peak(self) -> None:
+        with self._lock:
+            self.peak = self.now
+
+
 class Reads:
     """How many read requests reached the server, in total and by path."""
 

@@ -33,6 +33,13 @@ class SimMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
+        self.context.in_flight.enter()
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.context.in_flight.leave()
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         path: str = scope["path"]
         decision = self.context.faults.decide(method, path)

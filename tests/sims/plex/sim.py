@@ -47,6 +47,7 @@ class PlexSim:
         self.reads = Reads()
         self.providers = ProviderRegistry()
         self.context = SimContext(self.library, self.faults, self.writes, self.reads, self.providers, token)
+        self.in_flight = self.context.in_flight
         self.app = build_app(self.context)
         self.server = ThreadedServer(self.app, host=host, port=port)
         self.faults.bind(self.start, self.stop)

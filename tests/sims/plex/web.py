@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tests.sims.plex.faults import Faults
-from tests.sims.plex.journal import Reads, Writes
+from tests.sims.plex.journal import InFlight, Reads, Writes
 from tests.sims.plex.model import Library
 from tests.sims.plex.providers import ProviderRegistry
 from tests.sims.plex.xml import to_bytes
@@ -41,6 +41,7 @@ class SimContext:
     reads: Reads
     providers: ProviderRegistry
     token: str | None
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 def ctx(request: Request) -> SimContext:

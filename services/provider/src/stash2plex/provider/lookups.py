@@ -21,11 +21,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from stash2plex.common.batching import Batcher
 from stash2plex.common.settings import StashSettings, env_name
 from stash2plex.common.stash.errors import StashAuthError, StashError, StashUnavailable
 from stash2plex.common.stash.retry import RetryPolicy
 from stash2plex.provider import metrics
-from stash2plex.common.batching import Batcher
 from stash2plex.provider.cache import SingleFlight, TtlCache
 from stash2plex.provider.scoring import fold
 from stash2plex.provider.settings import ProviderOptions

@@ -88,14 +88,17 @@ class AdaptiveLimit:
 
 
 class AdaptiveSemaphore:
-    """An asyncio gate that never lets more than ``limit.limit`` jobs run at once.
+    """An asyncio gate that never lets more than ``per_unit × limit.limit`` jobs run at once.
 
     When the limit shrinks below the jobs in flight, nobody is interrupted: new jobs wait
     until enough have finished. Waiters are served first come, first served.
     """
 
-    def __init__(self, limit: AdaptiveLimit) -> None:
+    def __init__(self, limit: AdaptiveLimit, per_unit: int = 1) -> None:
+        if per_unit < 1:
+            raise ValueError(f"per_unit must be at least 1, not {per_unit}")
         self.limit = limit
+        self.per_unit = per_unit
         self._in_flight = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._watchers: list[asyncio.Future[None]] = []
@@ -104,8 +107,12 @@ class AdaptiveSemaphore:
     def in_flight(self) -> int:
         return self._in_flight
 
+    @property
+    def capacity(self) -> int:
+        return self.limit.limit * self.per_unit
+
     def _has_room(self) -> bool:
-        return self._in_flight < self.limit.limit
+        return self._in_flight < self.capacity
 
     async def acquire(self) -> None:
         """Wait for a free slot and take it."""

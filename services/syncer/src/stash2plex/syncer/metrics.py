@@ -21,7 +21,14 @@ OUTAGE_SECONDS = Gauge(
     "stash2plex_syncer_current_outage_seconds", "How long the current Plex outage has lasted (0: none)."
 )
 LAST_SUCCESS = Gauge("stash2plex_syncer_last_success_timestamp_seconds", "When a sync job last succeeded (Unix time).")
-CONCURRENCY = Gauge("stash2plex_syncer_concurrency_limit", "Jobs the syncer allows in flight right now (adaptive).")
+CONCURRENCY = Gauge(
+    "stash2plex_syncer_concurrency_limit", "Plex requests the syncer allows in flight right now (adaptive)."
+)
+PLEX_REQUEST_SECONDS = Histogram(
+    "stash2plex_syncer_plex_request_seconds",
+    "Time Plex took to answer one request of the syncer (what the adaptive concurrency limit reacts to).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 IN_FLIGHT = Gauge("stash2plex_syncer_jobs_in_flight", "Jobs being processed by this replica.")
 EXTERNAL_SECONDS = Histogram(
     "stash2plex_syncer_external_seconds",

@@ -16,6 +16,7 @@ from plexapi.server import PlexServer
 
 from stash2plex.common.settings import PlexSettings
 from stash2plex.syncer.errors import PlexHTTPError
+from stash2plex.syncer.plex_gate import GatedAdapter, PlexGate
 
 CLIENT_IDENTIFIER = "stash2plex-syncer"
 """Stable, so Plex does not list a new device on every start."""
@@ -53,10 +54,15 @@ POOL_SIZE = 64
 """Keep-alive connections to Plex: more than the syncer's worker threads, so none is thrown away."""
 
 
-def plex_session() -> requests.Session:
+def plex_session(gate: PlexGate | None = None) -> requests.Session:
+    """A session for Plex; with ``gate`` every request waits for one of its slots (see :mod:`.plex_gate`)."""
     session = requests.Session()
     session.trust_env = False  # no netrc/proxy/CA-bundle look-ups on every request to a LAN server
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    adapter = (
+        GatedAdapter(gate, pool_connections=4, pool_maxsize=POOL_SIZE)
+        if gate is not None
+        else requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.hooks["response"].append(_raise_for_plex_status)
@@ -64,13 +70,13 @@ def plex_session() -> requests.Session:
     return session
 
 
-def connect(settings: PlexSettings) -> PlexServer:
+def connect(settings: PlexSettings, gate: PlexGate | None = None) -> PlexServer:
     """A plexapi server object; raises :class:`PlexHTTPError` or ``requests`` errors like every call after it."""
     assert settings.url is not None
     assert settings.token is not None
     url, token = str(settings.url).rstrip("/"), settings.token.get_secret_value()
     use_stable_identity()
-    return PlexServer(url, token, session=plex_session(), timeout=settings.timeout_s)  # type: ignore[no-untyped-call]
+    return PlexServer(url, token, session=plex_session(gate), timeout=settings.timeout_s)  # type: ignore[no-untyped-call]
 
 
 def probe(settings: PlexSettings, timeout_s: float) -> None:

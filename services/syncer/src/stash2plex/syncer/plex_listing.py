@@ -9,6 +9,7 @@ them just sends more), and the next pages fetched while the current one is parse
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from stash2plex.syncer.plex_gate import PlexGate
 
 PAGE_SIZE = 2500
 PARALLEL_PAGES = 2
@@ -87,8 +90,15 @@ def parse_sections(root: ET.Element) -> list[LibrarySection]:
 class PlexListing:
     """Raw listing reads; ``server`` returns the (shared) plexapi server to talk through."""
 
-    def __init__(self, server: Callable[[], Any], page_size: int = PAGE_SIZE, parallel: int = PARALLEL_PAGES) -> None:
+    def __init__(
+        self,
+        server: Callable[[], Any],
+        page_size: int = PAGE_SIZE,
+        parallel: int = PARALLEL_PAGES,
+        gate: PlexGate | None = None,
+    ) -> None:
         self.server = server
+        self.gate = gate
         self.page_size = page_size
         self.parallel = parallel
 
@@ -111,7 +121,8 @@ class PlexListing:
             "X-Plex-Container-Size": str(self.page_size),
             **filters,
         }
-        root = self.get(f"/library/sections/{section_id}/all", params)
+        with self.gate.unmeasured() if self.gate is not None else contextlib.nullcontext():
+            root = self.get(f"/library/sections/{section_id}/all", params)
         items = parse_items(root, section_id)
         total = _int(root.attrib.get("totalSize"))
         return items, total if total is not None else start + len(items)

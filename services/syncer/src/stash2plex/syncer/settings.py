@@ -18,12 +18,17 @@ class SyncerOptions(ListenSettings):
     """Options of the syncer service (``STASH2PLEX_SYNCER__…``). The defaults are gentle to a home Plex."""
 
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="TCP port of the syncer HTTP server.")
-    concurrency_min: int = Field(default=1, ge=1, le=256, description="Fewest jobs in flight per replica.")
+    concurrency_min: int = Field(
+        default=1, ge=1, le=256, description="Fewest Plex requests in flight per replica (jobs: twice as many)."
+    )
     concurrency_max: int = Field(
-        default=4, ge=1, le=256, description="Most jobs in flight per replica; the syncer adapts between the two."
+        default=4,
+        ge=1,
+        le=256,
+        description="Most Plex requests in flight per replica; the syncer adapts between the two.",
     )
     target_latency_s: float = Field(
-        default=1.0, gt=0, description="Plex answering slower than this makes the syncer lower its concurrency."
+        default=1.0, gt=0, description="A Plex request answered slower than this makes the syncer lower its concurrency."
     )
     max_ack_pending: int = Field(
         default=64, ge=1, description="Jobs handed out at once across every replica (the consumer's max_ack_pending)."

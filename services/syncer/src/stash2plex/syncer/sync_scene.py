@@ -1,6 +1,11 @@
 """One sync job, end to end: read the scene and its sync record, skip it when nothing changed,
 else let the writer bring Plex in step (in a worker thread) and store the new record.
 
+Reads are shared between the jobs in flight: the scenes wanted at the same moment come from
+Stash in one query, and the Plex items of jobs whose match the index already knows in one
+``GET /library/metadata/1,2,3`` (see :mod:`stash2plex.common.batching`). Each job still writes
+its own items, with its own batched edit.
+
 Images come from Stash through the async Stash client, but only the writer, in its thread, knows
 which it needs (a new item, or a cover whose URL changed), and only after matching. So the writer
 is handed a blocking fetcher that runs the client's coroutine on the event loop
@@ -15,10 +20,14 @@ import logging
 from concurrent.futures import Executor
 from functools import partial
 
+from stash2plex.common.batching import Batcher
 from stash2plex.common.contracts import SyncJob
 from stash2plex.common.stash.client import StashClient
+from stash2plex.common.stash.models import Scene
 from stash2plex.syncer import metrics
 from stash2plex.syncer.errors import SceneGone
+from stash2plex.syncer.mapping import DesiredMetadata
+from stash2plex.syncer.plex_item import PlexItemState
 from stash2plex.syncer.sync_options import WriteOptions
 from stash2plex.syncer.sync_record import SyncRecords
 from stash2plex.syncer.writer import PlexWriter, WriteContext
@@ -26,6 +35,11 @@ from stash2plex.syncer.writer import PlexWriter, WriteContext
 log = logging.getLogger(__name__)
 
 CREATE_HOOK = "Scene.Create.Post"
+SCENES_PER_QUERY = 50
+STASH_QUERIES_IN_FLIGHT = 2
+ITEMS_PER_READ = 20
+ITEM_READS_IN_FLIGHT = 1
+"""One read at a time: the items wanted meanwhile go in the next, so a slow Plex gets fewer, larger reads."""
 
 
 class SceneSync:
@@ -43,12 +57,16 @@ class SceneSync:
         self.writer, self.stash, self.records = writer, stash, records
         self.executor, self.options = executor, options
         self.image_timeout_s = image_timeout_s
+        self._scenes: Batcher[Scene | None] = Batcher(
+            stash.find_scenes_by_ids, max_batch=SCENES_PER_QUERY, in_flight=STASH_QUERIES_IN_FLIGHT
+        )
+        self._items: Batcher[PlexItemState | None] = Batcher(
+            self._read_items, max_batch=ITEMS_PER_READ, in_flight=ITEM_READS_IN_FLIGHT
+        )
 
     async def run(self, job: SyncJob) -> int:
         """Sync one scene; returns how many Plex items were written (0: nothing differed)."""
-        with metrics.EXTERNAL_SECONDS.labels("stash").time():
-            scene = await self.stash.find_scene(job.scene_id)
-        record = await self.records.get(job.scene_id)
+        scene, record = await asyncio.gather(self._scene(job.scene_id), self.records.get(job.scene_id))
         loop = asyncio.get_running_loop()
         if scene is None:
             if self.options.unlock_on_destroy and (record is not None or job.destroyed_paths):
@@ -69,12 +87,34 @@ class SceneSync:
             new_scene=job.hook == CREATE_HOOK,
         )
         with metrics.EXTERNAL_SECONDS.labels("plex").time():
-            outcome = await loop.run_in_executor(self.executor, self.writer.write, desired, record, context)
+            read = await self._known_items(desired)
+            outcome = await loop.run_in_executor(self.executor, self.writer.write, desired, record, context, read)
         if outcome.record is not None and outcome.record != record:
             await self.records.put(outcome.record)
         if outcome.error is not None:
             raise outcome.error
         return outcome.edited
+
+    async def _scene(self, scene_id: str) -> Scene | None:
+        with metrics.EXTERNAL_SECONDS.labels("stash").time():
+            return await self._scenes.get(scene_id)
+
+    async def _known_items(self, desired: DesiredMetadata) -> dict[str, PlexItemState | None] | None:
+        """The scene's Plex items, read together with other jobs' when the index already knows them.
+
+        None when it does not (not built yet, a miss, an ambiguity): the writer then matches and
+        reads in its thread, refreshing the index as it must.
+        """
+        seen = self.writer.matcher.peek(self.writer.query(desired))
+        if seen is None or seen.ambiguous or not seen.found:
+            return None
+        keys = list(seen.rating_keys)
+        states = await asyncio.gather(*(self._items.get(key) for key in keys))
+        return dict(zip(keys, states, strict=True))
+
+    async def _read_items(self, rating_keys: list[str]) -> dict[str, PlexItemState | None]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.writer.read_items, rating_keys)
 
     def _fetch_image(self, loop: asyncio.AbstractEventLoop, url: str) -> bytes:
         """Called from the writer's thread: the image bytes, fetched by the loop's Stash client."""

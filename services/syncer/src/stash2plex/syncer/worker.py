@@ -35,6 +35,7 @@ from stash2plex.syncer.errors import Failure, SceneGone, classify
 from stash2plex.syncer.locks import SceneLocks
 from stash2plex.syncer.outage_log import OutageLog
 from stash2plex.syncer.plex import probe
+from stash2plex.syncer.plex_gate import PlexGate
 from stash2plex.syncer.ratelimit import RampingTokenBucket
 from stash2plex.syncer.settings import SyncerSettings
 from stash2plex.syncer.sync_record import SyncRecords
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 LOCKED_RETRY_S = 0.5
 HELD_RETRY_S = 1.0
 """A job that failed because the circuit just opened comes back this soon once fetching resumes."""
+JOBS_PER_PLEX_SLOT = 2
+"""Jobs in flight per Plex request slot: while one job waits on Stash or NATS, another uses the slot."""
 
 
 def retry_policies(settings: SyncerSettings) -> dict[ErrorClass, RetryPolicy]:
@@ -76,15 +79,18 @@ class HeldLock:
 class Syncer:
     def __init__(self, settings: SyncerSettings, clock: Callable[[], float] = time.time) -> None:
         self.settings, self.options, self.clock = settings, settings.syncer, clock
-        self.writer = PlexWriter(settings)
-        self.executor = ThreadPoolExecutor(max_workers=self.options.concurrency_max + 1, thread_name_prefix="plex")
-        self.limit = AdaptiveSemaphore(
-            AdaptiveLimit(
-                minimum=self.options.concurrency_min,
-                maximum=self.options.concurrency_max,
-                target_latency_s=self.options.target_latency_s,
-            )
+        plex_limit = AdaptiveLimit(
+            minimum=self.options.concurrency_min,
+            maximum=self.options.concurrency_max,
+            target_latency_s=self.options.target_latency_s,
         )
+        self.gate = PlexGate(plex_limit)
+        """The concurrency bound: Plex requests in flight (see :mod:`.plex_gate`)."""
+        self.limit = AdaptiveSemaphore(plex_limit, per_unit=JOBS_PER_PLEX_SLOT)
+        """Jobs in flight follow it."""
+        self.writer = PlexWriter(settings, gate=self.gate)
+        threads = JOBS_PER_PLEX_SLOT * self.options.concurrency_max + 4  # every job's writer, batched reads, the index
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plex")
         self.bucket = RampingTokenBucket(
             steady_rate=None,
             start_rate=self.options.recovery_start_rate,
@@ -181,7 +187,7 @@ class Syncer:
             if not self.circuit.allows_work:
                 await self.circuit.wait_for_change(1.0)
                 continue
-            free = self.limit.limit.limit - self.limit.in_flight
+            free = self.limit.capacity - self.limit.in_flight
             if free <= 0:
                 await self.limit.wait_for_slot()
                 continue
@@ -205,7 +211,6 @@ class Syncer:
     # -- one job ------------------------------------------------------------------------------
     async def _handle(self, msg: Msg, to_job: Callable[[Msg], SyncJob]) -> None:
         started = time.perf_counter()
-        outcome: bool | None = None
         metrics.IN_FLIGHT.inc()
         keepalive = asyncio.create_task(self._keep_alive(msg))
         try:
@@ -216,7 +221,7 @@ class Syncer:
                 await msg.term()
                 return
             with log_context(scene_id=job.scene_id, trace_id=job.trace_id):
-                outcome = await self._process(msg, job)
+                await self._process(msg, job)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await msg.nak()  # shutting down: another replica (or the next start) takes it at once
@@ -228,9 +233,8 @@ class Syncer:
             latency = time.perf_counter() - started
             metrics.JOB_SECONDS.observe(latency)
             metrics.IN_FLIGHT.dec()
-            # Only Plex's own answers move the concurrency limit: a fast success raises it, an
-            # overload failure lowers it; a lock conflict or a missing item says nothing.
-            self.limit.release(latency if outcome else None, outcome is not False)
+            # Plex's answers move the limit, request by request, in the gate; a job says nothing more.
+            self.limit.release(None, True)
             metrics.CONCURRENCY.set(self.limit.limit.limit)
 
     async def _keep_alive(self, msg: Msg) -> None:
@@ -239,14 +243,14 @@ class Syncer:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
-    async def _process(self, msg: Msg, job: SyncJob) -> bool | None:
-        """Sync one scene; True on success, False on an overload failure, None when it says nothing of Plex."""
+    async def _process(self, msg: Msg, job: SyncJob) -> None:
+        """Sync one scene under its lock; acknowledge, retry or dead-letter it."""
         assert self.locks is not None
         assert self.circuit is not None
         revision = await self.locks.acquire(job.scene_id)
         if revision is None:
             await msg.nak(delay=LOCKED_RETRY_S)  # another worker has this scene right now
-            return None
+            return
         held = HeldLock(job.scene_id, revision)
         refresher = asyncio.create_task(self._refresh_lock(held))
         try:
@@ -256,11 +260,10 @@ class Syncer:
             log.info("scene %s no longer exists in Stash; nothing to sync", job.scene_id)
             await msg.ack()
             metrics.JOBS.labels("skipped").inc()
-            return None
+            return
         except Exception as error:
-            failure = classify(error)
-            await self.fail(msg, job, failure)
-            return False if failure.counts_for_circuit else None
+            await self.fail(msg, job, classify(error))
+            return
         finally:
             refresher.cancel()
             await asyncio.gather(refresher, return_exceptions=True)
@@ -271,7 +274,6 @@ class Syncer:
         transition = await self.circuit.record_success()
         if transition is not None and transition.closed:
             await self._recovered()
-        return True
 
     async def _refresh_lock(self, held: HeldLock) -> None:
         """Keep a long job's lock from expiring under it."""

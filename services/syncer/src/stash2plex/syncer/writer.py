@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,8 +30,9 @@ from stash2plex.syncer.images import CoverImages, ImageFetcher, ImageRejected
 from stash2plex.syncer.mapping import ACTOR, COLLECTION, GENRE, USER_RATING, DesiredMetadata, desired_metadata
 from stash2plex.syncer.matching import Matcher
 from stash2plex.syncer.plex import connect
+from stash2plex.syncer.plex_gate import PlexGate
 from stash2plex.syncer.plex_index import MatchQuery
-from stash2plex.syncer.plex_item import PlexItemState, parse_detail
+from stash2plex.syncer.plex_item import PlexItemState, parse_detail, parse_item
 from stash2plex.syncer.plex_listing import PlexListing
 from stash2plex.syncer.settings import SyncerSettings
 from stash2plex.syncer.sync_record import FIELDS_PENDING, ItemRecord, SyncRecord, now_utc
@@ -85,12 +86,14 @@ class WriteOutcome:
 class PlexWriter:
     """One per syncer process; its index and connection are shared by the worker threads."""
 
-    def __init__(self, settings: SyncerSettings, clock: Callable[[], float] = time.time) -> None:
-        self.settings, self.clock = settings, clock
+    def __init__(
+        self, settings: SyncerSettings, clock: Callable[[], float] = time.time, gate: PlexGate | None = None
+    ) -> None:
+        self.settings, self.clock, self.gate = settings, clock, gate
         options = settings.syncer
         self.fields, self.write_options = options.fields, options.write
         self.mapper = settings.paths.mapper()
-        self.listing = PlexListing(self.server)
+        self.listing = PlexListing(self.server, gate=gate)
         self.matcher = Matcher(self.listing, self.mapper, options.match, options.index_refresh_min_s)
         self._server: Any = None
         self._lock = threading.Lock()
@@ -100,7 +103,7 @@ class PlexWriter:
     def server(self) -> Any:
         with self._lock:
             if self._server is None:
-                self._server = connect(self.settings.plex)
+                self._server = connect(self.settings.plex, self.gate)
             return self._server
 
     def reset(self) -> None:
@@ -126,8 +129,17 @@ class PlexWriter:
         return seen is None or (seen.found and tuple(sorted(seen.rating_keys)) == record.rating_keys)
 
     # -- writing ---------------------------------------------------------------------------
-    def write(self, desired: DesiredMetadata, record: SyncRecord | None, context: WriteContext) -> WriteOutcome:
-        """Bring every Plex item of the scene in step; see :class:`WriteOutcome`."""
+    def write(
+        self,
+        desired: DesiredMetadata,
+        record: SyncRecord | None,
+        context: WriteContext,
+        read: Mapping[str, PlexItemState | None] | None = None,
+    ) -> WriteOutcome:
+        """Bring every Plex item of the scene in step; see :class:`WriteOutcome`.
+
+        ``read`` holds items already read for this job (None: gone from Plex); the others are read here.
+        """
         result = self.matcher.match(self.query(desired))
         if result.ambiguous:
             log.warning("scene %s is not written: %s", desired.scene_id, result.detail)
@@ -147,7 +159,8 @@ class PlexWriter:
         for position, rating_key in enumerate(keys):
             previous = record.item(rating_key) if record else None
             try:
-                item, wrote, error = self._write_item(rating_key, desired, previous, covers, options)
+                current = self._current(rating_key, read)
+                item, wrote, error = self._write_item(current, desired, previous, covers, options)
             except ItemNotInPlex as gone:
                 error = gone
                 keys_left = keys[position + 1 :]
@@ -199,15 +212,24 @@ class PlexWriter:
         )
         return WriteOutcome(record=marked, edited=0, error=missing)
 
+    def _current(self, rating_key: str, read: Mapping[str, PlexItemState | None] | None) -> PlexItemState:
+        if read is None or rating_key not in read:
+            return self.read_item(rating_key)
+        state = read[rating_key]
+        if state is None:
+            self.matcher.forget(rating_key)
+            raise ItemNotInPlex(f"Plex item {rating_key} is gone")
+        return state
+
     def _write_item(
         self,
-        rating_key: str,
+        current: PlexItemState,
         desired: DesiredMetadata,
         previous: ItemRecord | None,
         covers: CoverImages,
         options: DiffOptions,
     ) -> tuple[ItemRecord, int, BaseException | None]:
-        current = self.read_item(rating_key)
+        rating_key = current.rating_key
         digests: dict[str, str] = {}
         if not options.defer_images:
             for element, url in desired.images.items():
@@ -268,6 +290,17 @@ class PlexWriter:
             self.matcher.forget(rating_key)
             raise ItemNotInPlex(f"Plex item {rating_key} is gone")
         return state
+
+    def read_items(self, rating_keys: list[str]) -> dict[str, PlexItemState | None]:
+        """Several items in one request (``/library/metadata/1,2,3``); None for each Plex does not have."""
+        try:
+            root = self.listing.get("/library/metadata/" + ",".join(rating_keys))
+        except PlexHTTPError as error:
+            if error.status != 404:
+                raise
+            return dict.fromkeys(rating_keys)  # Plex has none of them
+        found = {state.rating_key: state for state in map(parse_item, root.iter("Video"))}
+        return {rating_key: found.get(rating_key) for rating_key in rating_keys}
 
     def edit(self, plan: EditPlan) -> None:
         self._put(f"/library/sections/{plan.section_id}/all", {"type": "1", "id": plan.rating_key, **plan.params})

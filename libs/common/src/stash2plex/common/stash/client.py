@@ -134,6 +134,14 @@ class StashClient:
         data = await self._execute("FindScene", {"id": str(scene_id)})
         return _scene_or_none(data["findScene"])
 
+    async def find_scenes_by_ids(self, scene_ids: list[str]) -> dict[str, Scene | None]:
+        """Each of these scenes by id, in one request; None for an id Stash does not have."""
+        if not scene_ids:
+            return {}
+        data = await self._execute("FindScenesByIds", {"ids": list(scene_ids), "per_page": len(scene_ids)})
+        found = {scene.id: scene for scene in (Scene.model_validate(s) for s in data["findScenes"]["scenes"])}
+        return {scene_id: found.get(scene_id) for scene_id in scene_ids}
+
     async def find_scenes_page(
         self,
         page: int,
