@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.sims.stash.execution import SimExecutor
 from tests.sims.stash.faults import Faults
 from tests.sims.stash.images import ImageKind, jpeg
 from tests.sims.stash.request_log import RecordedRequest, RequestLog
@@ -210,6 +211,7 @@ class _Handlers:
                 variable_values=variables,
                 operation_name=operation_name,
                 field_resolver=field_resolver,
+                executor_class=SimExecutor,
             )
         if not isinstance(result.data, dict) and result.errors and all(e.path is None for e in result.errors):
             # Variables that do not fit their types fail before execution: a validation error to gqlgen.

@@ -97,6 +97,7 @@ def search_terms(value: str) -> tuple[list[str], bool]:
     return [trimmed], True
 
 
+@lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)

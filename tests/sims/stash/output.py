@@ -54,8 +54,8 @@ class Renderer:
             "organized": scene.organized,
             "o_counter": scene.o_counter,
             "play_count": scene.play_count,
-            "created_at": self.time(scene.created_at),
-            "updated_at": self.time(scene.updated_at),
+            "created_at": lambda: self.time(scene.created_at),
+            "updated_at": lambda: self.time(scene.updated_at),
             "files": lambda: [self.file(f) for f in scene.files],
             "paths": lambda: self.scene_paths(scene),
             "studio": lambda: self.studio(data.studios[scene.studio_id]) if scene.studio_id in data.studios else None,
@@ -96,7 +96,7 @@ class Renderer:
             "basename": file.basename,
             "parent_folder": lambda: self.folder(file.folder),
             "parent_folder_id": self._folder_id(file.folder),
-            "mod_time": self.time(file.mod_time),
+            "mod_time": lambda: self.time(file.mod_time),
             "size": file.size,
             "fingerprint": lambda type: fingerprints.get(type),
             "fingerprints": [{"type": k, "value": v} for k, v in fingerprints.items()],
@@ -108,8 +108,8 @@ class Renderer:
             "audio_codec": file.audio_codec,
             "frame_rate": file.frame_rate,
             "bit_rate": file.bit_rate,
-            "created_at": self.time(file.created_at),
-            "updated_at": self.time(file.updated_at),
+            "created_at": lambda: self.time(file.created_at),
+            "updated_at": lambda: self.time(file.updated_at),
         }
 
     def _folder_id(self, path: str) -> int:
@@ -151,8 +151,8 @@ class Renderer:
             "child_studios": lambda: [self.studio(s) for s in data.studios.values() if s.parent_id == studio.id],
             "image_path": self._image_url(f"/studio/{studio.id}/image", studio.updated_at, studio.has_image),
             "scene_count": count,
-            "created_at": self.time(studio.created_at),
-            "updated_at": self.time(studio.updated_at),
+            "created_at": lambda: self.time(studio.created_at),
+            "updated_at": lambda: self.time(studio.updated_at),
         }
 
     def performer(self, performer: SimPerformer) -> Obj:
@@ -170,8 +170,8 @@ class Renderer:
             ),
             "scene_count": lambda: self._scene_count(lambda s: performer.id in s.performer_ids),
             "scenes": lambda: [self.scene(s) for s in self.data.scenes.values() if performer.id in s.performer_ids],
-            "created_at": self.time(performer.created_at),
-            "updated_at": self.time(performer.updated_at),
+            "created_at": lambda: self.time(performer.created_at),
+            "updated_at": lambda: self.time(performer.updated_at),
         }
 
     def tag(self, tag: SimTag) -> Obj:
@@ -181,7 +181,9 @@ class Renderer:
             ids = data.descendants("tag", [tag.id], depth)
             return self._scene_count(lambda s: bool(ids.intersection(s.tag_ids)))
 
-        children = [t for t in data.tags.values() if tag.id in t.parent_ids]
+        def children() -> list[SimTag]:  # a walk over every tag: only when the query asks
+            return [t for t in data.tags.values() if tag.id in t.parent_ids]
+
         return {
             "id": tag.id,
             "name": tag.name,
@@ -190,11 +192,11 @@ class Renderer:
             "image_path": self._image_url(f"/tag/{tag.id}/image", tag.updated_at, tag.has_image),
             "scene_count": count,
             "parents": lambda: [self.tag(data.tags[i]) for i in tag.parent_ids if i in data.tags],
-            "children": lambda: [self.tag(t) for t in children],
+            "children": lambda: [self.tag(t) for t in children()],
             "parent_count": len(tag.parent_ids),
-            "child_count": len(children),
-            "created_at": self.time(tag.created_at),
-            "updated_at": self.time(tag.updated_at),
+            "child_count": lambda: len(children()),
+            "created_at": lambda: self.time(tag.created_at),
+            "updated_at": lambda: self.time(tag.updated_at),
         }
 
     def group(self, group: SimGroup) -> Obj:
@@ -220,6 +222,6 @@ class Renderer:
                 for g in data.groups.values()
                 if group.id in g.sub_group_ids
             ],
-            "created_at": self.time(group.created_at),
-            "updated_at": self.time(group.updated_at),
+            "created_at": lambda: self.time(group.created_at),
+            "updated_at": lambda: self.time(group.updated_at),
         }

@@ -28,7 +28,9 @@ class SyncerOptions(ListenSettings):
         description="Most Plex requests in flight per replica; the syncer adapts between the two.",
     )
     target_latency_s: float = Field(
-        default=1.0, gt=0, description="A Plex request answered slower than this makes the syncer lower its concurrency."
+        default=1.0,
+        gt=0,
+        description="A Plex request answered slower than this makes the syncer lower its concurrency.",
     )
     max_ack_pending: int = Field(
         default=64, ge=1, description="Jobs handed out at once across every replica (the consumer's max_ack_pending)."
