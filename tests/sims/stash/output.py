@@ -181,7 +181,9 @@ class Renderer:
             ids = data.descendants("tag", [tag.id], depth)
             return self._scene_count(lambda s: bool(ids.intersection(s.tag_ids)))
 
-        children = [t for t in data.tags.values() if tag.id in t.parent_ids]
+        def children() -> list[SimTag]:  # a scan of every tag: only when the query asks
+            return [t for t in data.tags.values() if tag.id in t.parent_ids]
+
         return {
             "id": tag.id,
             "name": tag.name,
@@ -190,9 +192,9 @@ class Renderer:
             "image_path": self._image_url(f"/tag/{tag.id}/image", tag.updated_at, tag.has_image),
             "scene_count": count,
             "parents": lambda: [self.tag(data.tags[i]) for i in tag.parent_ids if i in data.tags],
-            "children": lambda: [self.tag(t) for t in children],
+            "children": lambda: [self.tag(t) for t in children()],
             "parent_count": len(tag.parent_ids),
-            "child_count": len(children),
+            "child_count": lambda: len(children()),
             "created_at": self.time(tag.created_at),
             "updated_at": self.time(tag.updated_at),
         }

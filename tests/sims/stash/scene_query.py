@@ -209,6 +209,8 @@ class SceneQuery:
                 raise FilterError(f"invalid random seed: {seed}")
         elif sort not in SCENE_SORTS:
             raise FilterError(f"invalid sort: {sort}")
+        if sort == "id":  # unique: the title tie-break could never change the order
+            return ordered[::-1] if direction == "DESC" else ordered
         key = self._sort_key(sort)
         ordered.sort(key=lambda s: _natural_key(s.title if s.title is not None else str(s.id)))
         ordered.sort(key=key, reverse=direction == "DESC")
