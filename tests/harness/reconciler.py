@@ -21,10 +21,11 @@ QUIET = {
 }
 
 
-def start_reconciler(env: dict[str, str], tmp_path: Path, name: str = "reconciler", **extra: str) -> ServiceProcess:
+def reconciler_process(env: dict[str, str], tmp_path: Path, name: str = "reconciler", **extra: str) -> ServiceProcess:
+    """Not started yet: ``with reconciler_process(...) as service:`` starts it and stops it after."""
     service = ServiceProcess("reconciler", {**QUIET, **env, **extra}, tmp_path)
     service.log_path = tmp_path / f"{name}.log"
-    return service.start()
+    return service
 
 
 async def control(nc: NatsClient, verb: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from stash2plex.common.contracts import Gap, SyncJob, SyncReason
 from stash2plex.common.topology import GAPS_CONSUMER, GAPS_STREAM, SYNC_RECORDS_BUCKET
 from tests.harness.broker import Broker
 from tests.harness.library import Libraries
-from tests.harness.reconciler import run_pass, start_reconciler
+from tests.harness.reconciler import reconciler_process, run_pass
 from tests.harness.syncer import pending, start_syncer, syncer_env, wait_until
 from tests.sims.plex.model import Library
 from tests.sims.plex.sim import PlexSimFactory
@@ -149,7 +149,8 @@ async def test_a_pass_finds_each_gap_and_after_the_syncer_a_second_finds_none_ac
     seeded = seed(stash_sim_factory, plex_sim_factory)
     libraries, data, plex = seeded.libraries, seeded.libraries.stash.data, seeded.libraries.plex
     env = syncer_env(broker, libraries, tmp_path, STASH2PLEX_PATHS__RULES=json.dumps(RULES))
-    with start_syncer(broker, libraries, tmp_path, STASH2PLEX_PATHS__RULES=json.dumps(RULES)):
+    syncer = start_syncer(broker, libraries, tmp_path, STASH2PLEX_PATHS__RULES=json.dumps(RULES))
+    try:
         for scene_id in seeded.synced_first:  # synced once, as hooks would have
             job = SyncJob(scene_id=str(scene_id), reason=SyncReason.MANUAL)
             await js.publish(job.subject, job.to_bytes(), headers={"Nats-Msg-Id": job.msg_id})
@@ -171,7 +172,7 @@ async def test_a_pass_finds_each_gap_and_after_the_syncer_a_second_finds_none_ac
         data.update_entity(data.performers, renamed, name="Renamed performer")  # the scene's updated_at does not
         plex.library.get(seeded.keys[seeded.plex_edited][0]).title = "Edited in Plex"
 
-        with start_reconciler(env, tmp_path):
+        with reconciler_process(env, tmp_path):
             first = await run_pass(nc)
             assert first.outcome == "completed", first
             assert first.gaps == {"plex_empty": 2, "stale": 4, "missing_in_plex": 2, "missing_in_stash": 2}, first
@@ -193,6 +194,8 @@ async def test_a_pass_finds_each_gap_and_after_the_syncer_a_second_finds_none_ac
 
             await wait_until(lambda: gaps_drained(js), within_s=60)
             second = await run_pass(nc)
+    finally:
+        syncer.stop()
 
     assert second.outcome == "completed", second
     assert second.actionable == 0, (second, await gaps_on_stream(js, second.pass_id))
