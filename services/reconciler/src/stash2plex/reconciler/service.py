@@ -160,6 +160,7 @@ class Reconciler:
         if holder is not None:
             since = f"{holder.started_at:%H:%M:%S}"
             reason = f"a pass is already running: {holder.pass_id} on {holder.holder} since {since}"
+            log.info("no %s pass: %s", trigger, reason)
             return self._refused(scope, reason, running=holder)
         try:
             if already_done is not None:
