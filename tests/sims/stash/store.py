@@ -75,6 +75,7 @@ class StashData:
         self._high_ids: dict[int, tuple[int, int]] = {}
         """Per table (by ``id()``): its size and highest id when last seen, so a new id costs no scan."""
         self._texts: dict[tuple[datetime, timezone], str] = {}
+        self._sorted_ids: tuple[tuple[int, int], list[int]] = ((-1, -1), [])
 
     # -- Stash's clock and timestamp text --------------------------------------------------
 
@@ -99,6 +100,14 @@ class StashData:
                 self._texts.clear()
             self._texts[key] = text
         return text
+
+    def sorted_scene_ids(self) -> list[int]:
+        """Scene ids in order, kept until the set of ids changes (a sum of them tells, cheaply)."""
+        with self.lock:
+            key = (len(self.scenes), sum(self.scenes))
+            if self._sorted_ids[0] != key:
+                self._sorted_ids = (key, sorted(self.scenes))
+            return self._sorted_ids[1]
 
     def file_path(self, file: SimFile) -> str:
         return file.folder + self.separator + file.basename
