@@ -172,7 +172,8 @@ async def test_a_pass_finds_each_gap_and_after_the_syncer_a_second_finds_none_ac
         data.update_entity(data.performers, renamed, name="Renamed performer")  # the scene's updated_at does not
         plex.library.get(seeded.keys[seeded.plex_edited][0]).title = "Edited in Plex"
 
-        with reconciler_process(env, tmp_path):
+        with reconciler_process(env, tmp_path) as reconciler:
+            reconciler.wait_ready(check="nats")  # connected, its control verbs answer
             first = await run_pass(nc)
             assert first.outcome == "completed", first
             assert first.gaps == {"plex_empty": 2, "stale": 4, "missing_in_plex": 2, "missing_in_stash": 2}, first

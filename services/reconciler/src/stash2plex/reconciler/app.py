@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from stash2plex.common.http import create_service_app
-from stash2plex.common.readiness import CheckResult
 from stash2plex.common.runtime import Dependency, ServiceRuntime
 from stash2plex.reconciler.service import Reconciler
 from stash2plex.reconciler.settings import ReconcilerSettings
@@ -26,14 +25,6 @@ def create_app(settings: ReconcilerSettings) -> FastAPI:
     runtime.add_control("reconcile", reconciler.control_reconcile)
     runtime.add_control("progress", reconciler.control_progress)
 
-    async def schedule_check() -> CheckResult:
-        schedule = settings.reconciler.schedule
-        if not schedule.enabled:
-            return CheckResult(name="schedule", ok=True, detail="never (passes run on request only)")
-        due = schedule.next_after(reconciler.clock())
-        return CheckResult(name="schedule", ok=True, detail=f"{schedule.text}; next pass at {due:%Y-%m-%d %H:%M %Z}")
-
-    runtime.add_check("schedule", schedule_check)
     app = create_service_app(runtime, title="Stash2Plex reconciler")
     app.state.reconciler = reconciler
     return app
