@@ -209,6 +209,8 @@ class SceneQuery:
                 raise FilterError(f"invalid random seed: {seed}")
         elif sort not in SCENE_SORTS:
             raise FilterError(f"invalid sort: {sort}")
+        if sort == "id":  # unique: the title tie-break could never change the order
+            return ordered[::-1] if direction == "DESC" else ordered
         key = self._sort_key(sort)
         ordered.sort(key=lambda s: _natural_key(s.title if s.title is not None else str(s.id)))
         ordered.sort(key=key, reverse=direction == "DESC")
@@ -224,6 +226,9 @@ class SceneQuery:
         find_filter = find_filter or {}
         wanted = set(parse_ids(ids)) if ids else None
         q = find_filter.get("q")
+        unfiltered = wanted is None and not q and not any(v is not None for v in (scene_filter or {}).values())
+        if unfiltered and find_filter.get("sort") == "id":
+            return self._by_id(find_filter)
         matched = [
             scene
             for scene in self.data.scenes.values()
@@ -239,3 +244,19 @@ class SceneQuery:
         page = max(find_filter.get("page") or 1, 1)
         start = (page - 1) * per_page
         return len(ordered), ordered[start : start + per_page]
+
+    def _by_id(self, find_filter: Mapping[str, Any]) -> tuple[int, list[SimScene]]:
+        """Every scene in id order, one page of them: the walk a full sync or reconciliation makes.
+
+        Same answer as the general path, without filtering and sorting every scene for each page.
+        """
+        ids = self.data.sorted_scene_ids()
+        if find_filter.get("direction") == "DESC":
+            ids = ids[::-1]
+        per_page = find_filter.get("per_page")
+        per_page = DEFAULT_PER_PAGE if per_page is None else per_page
+        if per_page >= 0:
+            start = (max(find_filter.get("page") or 1, 1) - 1) * per_page
+            ids = ids[start : start + per_page]
+        scenes = self.data.scenes
+        return len(self.data.scenes), [scenes[i] for i in ids]

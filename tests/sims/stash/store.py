@@ -72,6 +72,10 @@ class StashData:
         self.groups: dict[int, SimGroup] = {}
         self.plugins: dict[str, dict[str, Any]] = {}
         self._next_file_id = 1
+        self._high_ids: dict[int, tuple[int, int]] = {}
+        """Per table (by ``id()``): its size and highest id when last seen, so a new id costs no scan."""
+        self._texts: dict[tuple[datetime, timezone], str] = {}
+        self._sorted_ids: tuple[tuple[int, int], list[int]] = ((-1, -1), [])
 
     # -- Stash's clock and timestamp text --------------------------------------------------
 
@@ -86,10 +90,24 @@ class StashData:
 
     def timestamp_text(self, moment: datetime) -> str:
         """How Stash stores and returns a timestamp: RFC3339 in the server's local zone."""
-        local = moment.astimezone(self.tz).replace(microsecond=0)
-        text = local.strftime("%Y-%m-%dT%H:%M:%S")
-        offset = format_offset(self.tz)
-        return text + ("Z" if offset == "+00:00" else offset)
+        key = (moment, self.tz)
+        text = self._texts.get(key)
+        if text is None:
+            local = moment.astimezone(self.tz).replace(microsecond=0)
+            offset = format_offset(self.tz)
+            text = local.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if offset == "+00:00" else offset)
+            if len(self._texts) >= 500_000:  # a big library renders each of its timestamps once
+                self._texts.clear()
+            self._texts[key] = text
+        return text
+
+    def sorted_scene_ids(self) -> list[int]:
+        """Scene ids in order, kept until the set of ids changes (a sum of them tells, cheaply)."""
+        with self.lock:
+            key = (len(self.scenes), sum(self.scenes))
+            if self._sorted_ids[0] != key:
+                self._sorted_ids = (key, sorted(self.scenes))
+            return self._sorted_ids[1]
 
     def file_path(self, file: SimFile) -> str:
         return file.folder + self.separator + file.basename
@@ -101,7 +119,12 @@ class StashData:
     # -- writes ----------------------------------------------------------------------------
 
     def _next_id(self, table: dict[int, Any]) -> int:
-        return max(table, default=0) + 1
+        """One more than the highest id (SQLite's rowid rule); a table changed behind the methods' back is rescanned."""
+        size, high = self._high_ids.get(id(table), (-1, 0))
+        if size != len(table):
+            high = max(table, default=0)
+        self._high_ids[id(table)] = (len(table) + 1, high + 1)
+        return high + 1
 
     def new_file(self, path: str, **fields: Any) -> SimFile:
         """A file record at ``path`` (split on the server's separator) with a fresh id."""
@@ -181,6 +204,8 @@ class StashData:
             self.scenes, self.studios, self.performers = other.scenes, other.studios, other.performers
             self.tags, self.groups, self.plugins = other.tags, other.groups, other.plugins
             self._next_file_id = other._next_file_id
+            self._high_ids.clear()
+            self._texts.clear()
 
     def _insert(self, table: dict[int, _T], cls: Callable[..., _T], **fields: Any) -> _T:
         now = self.now()

@@ -11,10 +11,12 @@ from rich.console import Console
 from stash2plex.cli import dlq as dlq_commands
 from stash2plex.cli.broker import BrokerUnreachableError, nats_url
 from stash2plex.cli.paths import paths_app
+from stash2plex.cli.reconcile import reconcile_command
 from stash2plex.cli.stack import plan_stack
 from stash2plex.cli.status import EXIT_UNREACHABLE, status_command
 from stash2plex.cli.up import up as run_up
 from stash2plex.common.contracts import ErrorClass
+from stash2plex.common.reconciliation import Scope
 from stash2plex.common.settings import CommonSettings, SettingsError, load_settings
 from stash2plex.provider.cli import provider_app
 
@@ -70,6 +72,27 @@ def status(
         console.print(f"[bold red]stash2plex status:[/] {error}", markup=True)
         raise typer.Exit(EXIT_BAD_SETTINGS) from None
     raise typer.Exit(status_command(settings, as_json, console))
+
+
+@app.command()
+def reconcile(
+    scope: Annotated[Scope, typer.Option("--scope", help="all, or the scenes Stash changed in the last 24h or 7d.")] = (
+        Scope.ALL
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Wait quietly, then print one JSON object.")] = False,
+) -> None:
+    """Run a reconciliation pass now and follow it: scenes compared, gaps by kind, ETA.
+
+    Exit codes: 0 the pass completed, 1 it was skipped (another pass running, Plex down, not
+    configured) or failed, 2 bad settings, 3 no broker reachable.
+    """
+    console = Console(highlight=False)
+    try:
+        settings = load_settings(CommonSettings)
+    except SettingsError as error:
+        console.print(f"[bold red]stash2plex reconcile:[/] {error}", markup=True)
+        raise typer.Exit(EXIT_BAD_SETTINGS) from None
+    raise typer.Exit(reconcile_command(settings, scope, as_json, console))
 
 
 app.add_typer(paths_app, name="paths")

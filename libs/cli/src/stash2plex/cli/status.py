@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stash2plex.cli.broker import BrokerUnreachableError, jetstream, nats_url
+from stash2plex.common.reconciliation import PassRecord
 from stash2plex.common.settings import CommonSettings
 from stash2plex.common.status import gather_status
 
@@ -51,10 +52,37 @@ def render(status: dict[str, Any], console: Console) -> None:
     table.add_row(
         "outages", f"{status['outages']} (MTBF {duration(status['mtbf_s'])}, MTTR {duration(status['mttr_s'])})"
     )
-    table.add_row(
-        "last reconciliation", json.dumps(status["last_reconciliation"]) if status["last_reconciliation"] else "-"
-    )
+    running = status.get("reconciliation_running")
+    if running:
+        done = f"{running['scenes_compared']:,}/{running['scenes_total'] or '?'} scenes"
+        where = f"{running['scope']}, {running['phase']}, {done}"
+        table.add_row("reconciliation running", f"{running['pass_id']} ({where})")
     console.print(table)
+    passes = status.get("reconciliations") or []
+    if passes:
+        console.print(passes_table(passes))
+    else:
+        console.print("last reconciliation: - (no pass yet)")
+
+
+def passes_table(passes: list[dict[str, Any]]) -> Table:
+    """The last reconciliation passes, newest first."""
+    table = Table(title="Reconciliation passes", title_justify="left")
+    for column in ("started", "scope", "trigger", "outcome", "took", "scenes", "plex_empty", "stale"):
+        table.add_column(column)
+    table.add_column("missing_in_plex")
+    table.add_column("missing_in_stash")
+    table.add_column("reason")
+    for item in reversed(passes):
+        record = PassRecord.model_validate(item)
+        gaps = record.gaps
+        table.add_row(
+            f"{record.started_at:%Y-%m-%d %H:%M:%S}", record.scope.value, record.trigger, record.outcome,
+            duration(record.duration_s), f"{record.scenes_compared:,}", str(gaps.get("plex_empty", 0)),
+            str(gaps.get("stale", 0)), str(gaps.get("missing_in_plex", 0)), str(gaps.get("missing_in_stash", 0)),
+            record.reason or "",
+        )  # fmt: skip
+    return table
 
 
 def status_command(settings: CommonSettings, as_json: bool, console: Console) -> int:

@@ -14,6 +14,10 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
 from stash2plex.common import dlq, topology
 from stash2plex.common.outages import OutageHistory
+from stash2plex.common.reconciliation import read_history, read_running
+
+RECENT_PASSES = 5
+"""Reconciliation passes a status shows (the history keeps more)."""
 
 
 async def _kv_value(js: JetStreamContext, key: str) -> Any:
@@ -26,7 +30,7 @@ async def _kv_value(js: JetStreamContext, key: str) -> Any:
 
 
 async def gather_status(js: JetStreamContext) -> dict[str, Any]:
-    """Queue depth, jobs in flight, DLQ by error class, circuit, outages (MTBF/MTTR), last reconciliation."""
+    """Queue depth, jobs in flight, DLQ by error class, circuit, outages (MTBF/MTTR), the last reconciliations."""
     sync = await js.stream_info(topology.SYNC_STREAM)
     dlq_info = await js.stream_info(topology.DLQ_STREAM)
     in_flight = 0
@@ -35,7 +39,8 @@ async def gather_status(js: JetStreamContext) -> dict[str, Any]:
         in_flight = consumer.num_ack_pending or 0
     circuit = await _kv_value(js, topology.CIRCUIT_KEY) or {}
     history = OutageHistory.model_validate(await _kv_value(js, topology.OUTAGES_KEY) or {"outages": []})
-    passes = await _kv_value(js, topology.RECONCILE_HISTORY_KEY) or []
+    passes = [p.model_dump(mode="json") for p in await read_history(js)]
+    running = await read_running(js)
     last_outage = history.outages[-1] if history.outages else None
     return {
         "queue_depth": sync.state.messages,
@@ -51,4 +56,6 @@ async def gather_status(js: JetStreamContext) -> dict[str, Any]:
         "mtbf_s": history.mtbf_s(),
         "mttr_s": history.mttr_s(),
         "last_reconciliation": passes[-1] if passes else None,
+        "reconciliations": passes[-RECENT_PASSES:],
+        "reconciliation_running": running.model_dump(mode="json") if running else None,
     }

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from functools import partial
 
 from stash2plex.common.batching import Batcher
-from stash2plex.common.contracts import SyncJob
+from stash2plex.common.contracts import SyncJob, SyncReason
 from stash2plex.common.stash.client import StashClient
 from stash2plex.common.stash.models import Scene
 from stash2plex.syncer import metrics
@@ -79,7 +79,8 @@ class SceneSync:
                 await self.records.delete(job.scene_id)
             raise SceneGone(f"scene {job.scene_id} is not in Stash")
         desired = self.writer.prepare(scene)
-        if self.writer.up_to_date(desired, record):
+        # A gap says Plex differs from what the record claims (the reconciler looked): read Plex then.
+        if job.reason is not SyncReason.GAP and self.writer.up_to_date(desired, record):
             return 0
         context = WriteContext(
             fetch=partial(self._fetch_image, loop),

@@ -183,6 +183,25 @@ class StashClient:
         scenes = tuple(Scene.model_validate(s) for s in result["scenes"])
         return ScenePage(page=page, per_page=per_page, count=result["count"], scenes=scenes)
 
+    async def compare_scenes_page(self, page: int, per_page: int, updated_since: datetime | None = None) -> ScenePage:
+        """One page of scenes in id order with the fields a reconciliation compares (``CompareSceneFields``).
+
+        ``updated_since`` (aware) filters like :meth:`find_scenes_page`: no scene changed after the
+        moment is missed, and some changed shortly before it come too, so callers keep only
+        ``scene.changed_since(moment)``. The id order stays put while scenes change, so page numbers
+        are safe to walk; the scenes carry every field the syncer's mapping reads.
+        """
+        if page < 1 or per_page < 1:
+            raise ValueError("page and per_page start at 1")
+        scene_filter: dict[str, Any] | None = None
+        if updated_since is not None:
+            value = greater_than_value(updated_since, await self._server_zone())
+            scene_filter = {"updated_at": {"value": value, "modifier": "GREATER_THAN"}}
+        variables = {"page": page, "per_page": per_page, "scene_filter": scene_filter}
+        result = (await self._execute("CompareScenes", variables))["findScenes"]
+        scenes = tuple(Scene.model_validate(s) for s in result["scenes"])
+        return ScenePage(page=page, per_page=per_page, count=result["count"], scenes=scenes)
+
     async def _server_zone(self) -> tzinfo | None:
         """Stash's UTC offset, read from its newest timestamp and re-read hourly (daylight saving)."""
         if self._server_tz is None or time.monotonic() - self._server_tz_read > _ZONE_TTL_S:

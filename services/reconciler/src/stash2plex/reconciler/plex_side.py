@@ -1,0 +1,155 @@
+"""The Plex side of a pass: every movie of the configured libraries, read page by page, kept small.
+
+Each item goes into the syncer's own index (:class:`~stash2plex.syncer.plex_index.PlexIndex`, so
+a scene finds exactly the items the syncer would write) plus a few facts the comparison needs:
+whether Plex shows identifying metadata (studio, actors, genres, summary, date: the
+``plex_empty`` test) and a short digest of each field the syncer writes and a listing shows
+(title, sort title, summary, tagline, date, year, studio, user rating). Long texts are not kept:
+8 bytes a field are enough to tell whether Plex still holds what was written.
+
+Requests go through plexapi's session (the token, the stable client identity, the error hook),
+one page at a time with the next one fetched while the current one is parsed. The listing keeps
+the tag elements whose presence matters (``Genre``, ``Role``) and leaves out the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import quote_plus
+
+from stash2plex.common.pathmap import PathMapper
+from stash2plex.syncer.mapping import DATE, STUDIO, SUMMARY, TAGLINE, TITLE, TITLE_SORT, USER_RATING, YEAR
+from stash2plex.syncer.matching import choose_sections
+from stash2plex.syncer.plex_index import PlexIndex
+from stash2plex.syncer.plex_item import parse_item
+from stash2plex.syncer.plex_listing import IndexedItem, LibrarySection, PlexListing, parse_items
+from stash2plex.syncer.sync_options import MatchOptions
+
+LEFT_OUT_ELEMENTS = "Country,Director,Writer,Producer,Collection,Label,Guid,Field,Image,UltraBlurColors"
+COMPARED_FIELDS: tuple[str, ...] = (TITLE, TITLE_SORT, SUMMARY, TAGLINE, DATE, YEAR, STUDIO, USER_RATING)
+"""Fields the syncer writes whose values a listing shows in full (tag lists are trimmed there)."""
+DIGEST_SIZE = 8
+
+
+def field_digest(value: str) -> bytes:
+    """The same hash the sync record keeps of a written value (``value_hash``), as raw bytes."""
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """What a pass keeps of one Plex item besides its index entry."""
+
+    meaningful: bool
+    digests: bytes
+    """``field_digest`` of each of :data:`COMPARED_FIELDS`, in that order."""
+    added_at: int
+
+    def digest(self, name: str) -> bytes:
+        at = COMPARED_FIELDS.index(name) * DIGEST_SIZE
+        return self.digests[at : at + DIGEST_SIZE]
+
+
+def item_facts(video: ET.Element) -> ItemFacts:
+    state = parse_item(video)
+    digests = b"".join(field_digest(state.fields.get(name, "")) for name in COMPARED_FIELDS)
+    added = video.attrib.get("addedAt") or "0"
+    return ItemFacts(meaningful=state.meaningful, digests=digests, added_at=int(added) if added.isdigit() else 0)
+
+
+@dataclass
+class PlexLibrary:
+    """The configured libraries as one pass saw them."""
+
+    sections: list[LibrarySection]
+    index: PlexIndex
+    facts: dict[str, ItemFacts] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+Progress = Callable[[int, int | None], None]
+
+
+class PlexReader:
+    """Reads the libraries through a :class:`PlexListing` (its ``get`` is one raw request)."""
+
+    def __init__(self, listing: PlexListing, mapper: PathMapper, options: MatchOptions, page_size: int) -> None:
+        self.listing, self.mapper, self.options, self.page_size = listing, mapper, options, page_size
+
+    def read(self, progress: Progress) -> PlexLibrary:
+        """Every movie of the configured libraries (blocking: run it in a thread)."""
+        sections = choose_sections(self.listing.sections(), self.options.libraries)
+        library = PlexLibrary(sections=sections, index=PlexIndex(self.mapper))
+        seen, totals = 0, 0
+        for section in sections:
+            first = True
+            for items, facts, total in self._pages(section.id):
+                if first:
+                    totals += total
+                    first = False
+                library.index.put_many(items)
+                for item, fact in zip(items, facts, strict=True):
+                    library.facts[item.rating_key] = fact
+                seen += len(items)
+                progress(seen, totals)
+        return library
+
+    def _page(self, section_id: str, start: int) -> tuple[list[IndexedItem], list[ItemFacts], int]:
+        params = {
+            "type": "1",
+            "excludeElements": LEFT_OUT_ELEMENTS,
+            "X-Plex-Container-Start": str(start),
+            "X-Plex-Container-Size": str(self.page_size),
+        }
+        root = self.listing.get(f"/library/sections/{section_id}/all", params)
+        items = parse_items(root, section_id)
+        facts = [item_facts(video) for video in root.iter("Video")]
+        total_text = root.attrib.get("totalSize")
+        total = int(total_text) if total_text and total_text.isdigit() else start + len(items)
+        return items, facts, total
+
+    def _pages(self, section_id: str) -> Iterator[tuple[list[IndexedItem], list[ItemFacts], int]]:
+        """The section's pages in order, the next one requested while the caller works on this one."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plex-page") as pool:
+            start = 0
+            pending: Future[tuple[list[IndexedItem], list[ItemFacts], int]] = pool.submit(self._page, section_id, 0)
+            while True:
+                items, facts, total = pending.result()
+                start += self.page_size
+                more = len(items) >= self.page_size and start < total
+                if more:
+                    pending = pool.submit(self._page, section_id, start)
+                yield items, facts, total
+                if not more:
+                    return
+
+    def scan(self, sections: list[LibrarySection], folder: str, case_sensitive: bool) -> list[str]:
+        """Ask Plex to scan ``folder`` in the libraries whose locations hold it; their ids."""
+        target = _folder_key(folder, case_sensitive)
+        asked: list[str] = []
+        for section in sections:
+            if any(_under(target, _folder_key(loc, case_sensitive)) for loc in section.locations):
+                server = self.listing.server()  # a scan answers with no body: plexapi's query copes
+                server.query(f"/library/sections/{section.id}/refresh?path={quote_plus(folder)}")
+                asked.append(section.id)
+        return asked
+
+
+def _folder_key(path: str, case_sensitive: bool) -> str:
+    return PathMapper.key(path, case_sensitive=case_sensitive).replace("\\", "/").rstrip("/")
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
+
+
+def folder_of(path: str) -> str:
+    """The folder part of a Plex path, whichever separator it uses."""
+    cut = max(path.rfind("/"), path.rfind("\\"))
+    return path[:cut] if cut > 0 else path
