@@ -85,7 +85,10 @@ class ServiceProcess:
             raise
 
     def __enter__(self) -> ServiceProcess:
-        return self.start()
+        """Starts the process unless it runs already (``with start_syncer(...)`` must not make a second one)."""
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
