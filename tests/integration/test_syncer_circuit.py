@@ -55,9 +55,10 @@ async def test_probe_then_success_closes_it_and_a_half_open_failure_reopens_it(j
 
 
 async def test_a_configuration_block_survives_a_restart(js: JetStreamContext) -> None:
-    one, _ = await two_replicas(js)
+    one, two = await two_replicas(js)
     await one.block("Plex rejected the token (401)")
     await one.stop()
+    await two.stop()
     kv = await js.key_value(STATE_BUCKET)
     restarted = Circuit(kv, 3)
     await restarted.start()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 State = Literal["closed", "open", "half_open"]
 STATE_VALUE = {"closed": 0, "half_open": 1, "open": 2}
+STOP_TIMEOUT_S = 2.0
 CAS_TRIES = 20
 
 
@@ -78,10 +79,11 @@ class Circuit:
         self._watcher = asyncio.create_task(self._watch(), name="circuit-watch")
 
     async def stop(self) -> None:
+        """Stop following the shared state; bounded, so a broker that stopped answering cannot hold up a shutdown."""
         if self._watcher is not None:
             self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watcher
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._watcher), STOP_TIMEOUT_S)
 
     async def _read(self) -> CircuitState:
         try:
