@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.errors import NoServersError
 from nats.js import JetStreamContext
 
@@ -39,13 +40,20 @@ async def reachable(url: str) -> None:
 
 
 @asynccontextmanager
-async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+async def connected(url: str) -> AsyncIterator[tuple[NatsClient, JetStreamContext]]:
+    """A short-lived connection for one command, and JetStream on it."""
     await reachable(url)
     try:
         nc = await nats.connect(url, allow_reconnect=False, connect_timeout=CONNECT_LIMIT_S)
     except (NoServersError, OSError, TimeoutError) as error:
         raise BrokerUnreachableError(f"NATS at {url} refused the connection ({error})") from None
     try:
-        yield nc.jetstream(timeout=5)
+        yield nc, nc.jetstream(timeout=5)
     finally:
         await nc.close()
+
+
+@asynccontextmanager
+async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+    async with connected(url) as (_, js):
+        yield js
