@@ -115,7 +115,7 @@ async def after_the_failure(cluster: NatsCluster) -> tuple[int, int, int, int]:
         await nc.close()
     assert sync.cluster is not None
     current = 1 + sum(1 for replica in sync.cluster.replicas or [] if replica.current)
-    return dlq.state.messages, sync.state.messages, current, state.config.num_replicas
+    return dlq.state.messages, sync.state.messages, current, state.config.num_replicas or 1
 
 
 def test_a_node_killed_mid_run_loses_no_job_and_processing_goes_on(
