@@ -121,6 +121,32 @@ def test_queue_clear_asks_first_then_drops_the_pending_jobs(stack: LocalStack, l
         os.kill(syncer, signal.SIGCONT)
 
 
+def test_watching_stops_on_timeout_or_ctrl_c_and_the_job_stays_queued(stack: LocalStack, libraries: Libraries) -> None:
+    scene = str(sorted(libraries.rating_keys)[1])
+    syncer = stack.pid("syncer")
+    os.kill(syncer, signal.SIGSTOP)
+    try:
+        timed_out = stack.cli("sync", "scene", scene, "--timeout", "1", "--json")
+        assert timed_out.returncode == 4
+        assert as_json(timed_out)["outcome"] == "timed_out"
+        watching = subprocess.Popen(
+            [sys.executable, "-m", "stash2plex.cli", "sync", "scene", scene], env=stack.env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(3)
+        watching.send_signal(signal.SIGINT)
+        _, err = watching.communicate(timeout=30)
+        assert watching.returncode == 130
+        assert "whatever was queued goes on" in err
+        assert as_json(stack.cli("queue", "show", "--json"))["sync_jobs"] == 1
+    finally:
+        os.kill(syncer, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while as_json(stack.cli("queue", "show", "--json"))["sync_jobs"]:
+        assert time.monotonic() < deadline, "the queued job was not synced once the syncer ran again"
+        time.sleep(0.3)
+
+
 def test_dead_letters_from_a_real_failure_list_show_requeue_and_purge(stack: LocalStack, libraries: Libraries) -> None:
     scene = sorted(libraries.rating_keys)[-1]
     libraries.stash.data.scenes[scene].title = "Plex refuses this one"

@@ -37,6 +37,8 @@ def run(command: str, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except BrokerUnreachableError as error:
         fail(command, str(error), exits.UNREACHABLE)
+    except KeyboardInterrupt:
+        fail(command, "interrupted; whatever was queued goes on", exits.INTERRUPTED)
 
 
 def dump(value: Any) -> None:

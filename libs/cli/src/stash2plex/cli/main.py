@@ -32,7 +32,7 @@ app = typer.Typer(
     name="stash2plex",
     help="Keep a Plex library in step with Stash. Settings come from STASH2PLEX_* variables and .env. "
     "Exit codes: 0 ok, 1 no (not healthy, none matched, declined), 2 bad settings or arguments, "
-    "3 broker (or Plex) unreachable, 4 timed out.",
+    "3 broker (or Plex) unreachable, 4 timed out, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
 )

@@ -77,10 +77,9 @@ class Watch:
                     self.report.dead_lettered.append(scene)
             self.left |= newly_left
         self.report.done = len(self.left)
-        total = self.report.total
-        self.report.finished = (
-            self.report.fanned_out and self.report.done >= (total or 0) and not self.scenes - self.left
-        )
+        # Done when the fan-out has queued everything and every job it named has left the queue
+        # (Stash's total can change while a backfill runs; the jobs actually queued are what counts).
+        self.report.finished = self.report.fanned_out and not self.scenes - self.left
 
     async def _subjects(self, stream: str, pattern: str) -> set[str]:
         info = await self.js.stream_info(stream, subjects_filter=pattern)
