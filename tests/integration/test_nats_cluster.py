@@ -165,9 +165,14 @@ def test_a_node_killed_mid_run_loses_no_job_and_processing_goes_on(
         )
         assert set(after) - in_step_at_kill, "every edit was done before the kill: the test proved nothing"
 
-        dead, waiting, current, state_replicas = asyncio.run(after_the_failure(cluster))
+        # At least once: a job whose acknowledgement died with the node is delivered again after
+        # ACK_WAIT_S and finds its scene unchanged; the queue drains once it has.
+        deadline = time.monotonic() + 45
+        while (state := asyncio.run(after_the_failure(cluster)))[1] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        dead, waiting, current, state_replicas = state
         assert dead == 0, "a job was dead-lettered because a node died"
-        assert waiting == 0
+        assert waiting == 0, "jobs stayed in the queue after every scene was in step"
         assert current == 2  # the two survivors hold the stream; the dead node is the third replica
         assert state_replicas == 3
         assert recovered_in < 90
