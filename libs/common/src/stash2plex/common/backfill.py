@@ -16,7 +16,6 @@ from stash2plex.common.contracts import EntityChange, Message
 from stash2plex.common.subjects import PROGRESS_PREFIX, token
 
 Scope = Literal["all", "recent"]
-SCOPES: tuple[Scope, ...] = ("all", "recent")
 
 
 def backfill_change(scope: Scope, hours: float | None = None) -> EntityChange:
