@@ -132,3 +132,21 @@ def test_any_sequence_of_reports_gives_a_consistent_history_that_survives_storag
     for figure in (h.mttr_s(), h.mtbf_s()):
         assert figure is None or figure >= 0
     assert OutageHistory.model_validate_json(h.model_dump_json()) == h
+
+
+def test_mttr_and_mtbf_gauges_follow_the_shared_history() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from prometheus_client import REGISTRY
+
+    from stash2plex.common.outages import OutageHistory
+    from stash2plex.syncer.outage_log import report_reliability
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    history = OutageHistory(outages=[]).start(start, "down").end(start + timedelta(minutes=10), 5)
+    history = history.start(start + timedelta(hours=2), "down").end(start + timedelta(hours=2, minutes=20), 0)
+    report_reliability(history)
+    assert REGISTRY.get_sample_value("stash2plex_syncer_mttr_seconds") == 15 * 60
+    assert REGISTRY.get_sample_value("stash2plex_syncer_mtbf_seconds") == (2 * 3600 - 10 * 60)
+    report_reliability(OutageHistory(outages=[]))
+    assert REGISTRY.get_sample_value("stash2plex_syncer_mttr_seconds") == 0

@@ -40,20 +40,20 @@ async def reachable(url: str) -> None:
 
 
 @asynccontextmanager
-async def connection(url: str) -> AsyncIterator[NatsClient]:
-    """A connection for one command (control requests), closed afterwards."""
+async def connected(url: str) -> AsyncIterator[tuple[NatsClient, JetStreamContext]]:
+    """A short-lived connection for one command, and JetStream on it."""
     await reachable(url)
     try:
         nc = await nats.connect(url, allow_reconnect=False, connect_timeout=CONNECT_LIMIT_S)
     except (NoServersError, OSError, TimeoutError) as error:
         raise BrokerUnreachableError(f"NATS at {url} refused the connection ({error})") from None
     try:
-        yield nc
+        yield nc, nc.jetstream(timeout=5)
     finally:
         await nc.close()
 
 
 @asynccontextmanager
 async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
-    async with connection(url) as nc:
-        yield nc.jetstream(timeout=5)
+    async with connected(url) as (_, js):
+        yield js

@@ -1,19 +1,29 @@
-"""The ``stash2plex`` operator command."""
+"""The ``stash2plex`` operator command. Exit codes are the same for every command: see :mod:`.exits`."""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from stash2plex.cli import dlq as dlq_commands
+from stash2plex.cli import exits
+from stash2plex.cli import health as health_commands
+from stash2plex.cli import queue as queue_commands
 from stash2plex.cli.broker import BrokerUnreachableError, nats_url
+from stash2plex.cli.common import broker_url, dump, fail, run
+from stash2plex.cli.config_command import config_app
 from stash2plex.cli.paths import paths_app
+from stash2plex.cli.plugin_package import PackageError, package
 from stash2plex.cli.reconcile import reconcile_command
 from stash2plex.cli.stack import plan_stack
 from stash2plex.cli.status import EXIT_UNREACHABLE, status_command
+from stash2plex.cli.sync_command import sync_app
 from stash2plex.cli.up import up as run_up
 from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.reconciliation import Scope
@@ -22,12 +32,14 @@ from stash2plex.provider.cli import provider_app
 
 app = typer.Typer(
     name="stash2plex",
-    help="Keep a Plex library in step with Stash. Settings come from STASH2PLEX_* variables and .env.",
+    help="Keep a Plex library in step with Stash. Settings come from STASH2PLEX_* variables and .env. "
+    "Exit codes: 0 ok, 1 no (not healthy, none matched, declined), 2 bad settings or arguments, "
+    "3 broker (or Plex) unreachable, 4 timed out, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
 )
 
-EXIT_BAD_SETTINGS = 2
+EXIT_BAD_SETTINGS = exits.BAD_SETTINGS
 
 
 class LogFormat(StrEnum):
@@ -95,8 +107,97 @@ def reconcile(
     raise typer.Exit(reconcile_command(settings, scope, as_json, console))
 
 
+@app.command()
+def health(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds each service gets to answer.")] = 3.0,
+) -> None:
+    """Whether every service is ready, and what each one waits for (Stash, Plex, NATS).
+
+    Exit codes: 0 every service ready, 1 some service not ready or not running, 3 no broker reachable.
+    """
+    report = run("health", health_commands.read_health(broker_url("health"), timeout))
+    if as_json:
+        dump(report.model_dump())
+    else:
+        health_commands.render(report, Console(highlight=False))
+    raise typer.Exit(exits.OK if report.healthy else exits.NO)
+
+
 app.add_typer(paths_app, name="paths")
 app.add_typer(provider_app, name="provider")
+app.add_typer(sync_app, name="sync")
+app.add_typer(config_app, name="config")
+
+queue_app = typer.Typer(help="Pending work: sync jobs and fan-outs not done yet.", no_args_is_help=True)
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("show")
+def queue_show(as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False) -> None:
+    """How many sync jobs and fan-outs are pending."""
+    work = run("queue show", queue_commands.pending(broker_url("queue show")))
+    if as_json:
+        dump({**work.model_dump(), "total": work.total})
+    else:
+        Console(highlight=False).print(f"{work.sync_jobs} sync job(s) and {work.fan_outs} fan-out(s) pending")
+
+
+@queue_app.command("clear")
+def queue_clear(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="What was dropped, as one JSON object.")] = False,
+) -> None:
+    """Drop every pending sync job and fan-out (dead letters stay). Asks first unless --yes.
+
+    Exit codes: 0 cleared, 1 not confirmed, 3 no broker reachable.
+    """
+    url = broker_url("queue clear")
+    if not yes:
+        work = run("queue clear", queue_commands.pending(url))
+        question = f"Drop {work.sync_jobs} pending sync job(s) and {work.fan_outs} fan-out(s)?"
+        if not typer.confirm(question, default=False):
+            Console(stderr=True).print("nothing dropped")
+            raise typer.Exit(exits.NO)
+    dropped = run("queue clear", queue_commands.clear(url))
+    if as_json:
+        dump({**dropped.model_dump(), "total": dropped.total})
+    else:
+        Console(highlight=False).print(f"dropped {dropped.sync_jobs} sync job(s) and {dropped.fan_outs} fan-out(s)")
+
+
+plugin_app = typer.Typer(help="The Stash plugin: package it for Stash's plugin manager.", no_args_is_help=True)
+app.add_typer(plugin_app, name="plugin")
+
+
+@plugin_app.command("package")
+def plugin_package(
+    source: Annotated[Path, typer.Option("--source", help="The plugin folder.")] = Path("deploy/stash-plugin"),
+    out: Annotated[Path, typer.Option("--out", help="Where index.yml and the zip go.")] = Path("dist/stash-plugin"),
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="URL the zip will be served from (default: beside index.yml)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The index entry as one JSON object.")] = False,
+) -> None:
+    """Build the plugin zip and a plugin source index (index.yml) for Stash's plugin manager.
+
+    The date is now, or SOURCE_DATE_EPOCH when set (reproducible builds).
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    date = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC).replace(microsecond=0)
+    try:
+        entry = package(source, out, date, base_url)
+    except (PackageError, OSError) as error:
+        fail("plugin package", str(error), exits.BAD_SETTINGS)
+    if as_json:
+        dump(entry.model_dump())
+    else:
+        Console(highlight=False).print(
+            f"{out / 'index.yml'} and {out / entry.path.rsplit('/', 1)[-1]} ({entry.name} {entry.version}, "
+            f"sha256 {entry.sha256[:12]}…): serve the folder and add its index.yml as a source in Stash"
+        )
+
 
 dlq_app = typer.Typer(help="Dead letters: jobs the syncer gave up on.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")

@@ -18,7 +18,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from stash2plex.cli.broker import BrokerUnreachableError, connection, nats_url
+from stash2plex.cli.broker import BrokerUnreachableError, connected, nats_url
 from stash2plex.cli.status import EXIT_UNREACHABLE, duration
 from stash2plex.common.reconciliation import PassProgress, PassRecord, ProgressAnswer, ReconcileAnswer, Scope
 from stash2plex.common.settings import CommonSettings
@@ -79,7 +79,7 @@ def eta_text(progress: PassProgress) -> str:
 
 
 async def run(url: str, scope: Scope, as_json: bool, console: Console) -> tuple[ReconcileAnswer, PassRecord | None]:
-    async with connection(url) as nc:
+    async with connected(url) as (nc, _):
         answer = ReconcileAnswer.model_validate(await ask(nc, "reconcile", {"scope": scope.value}))
         if not answer.started or answer.pass_id is None:
             return answer, None

@@ -120,6 +120,12 @@ class EntityChange(Message):
     def msg_id(self) -> str:
         return f"entity:{self.kind}:{self.entity_id}:{self.event_id}"
 
+    @property
+    def job_event_id(self) -> str:
+        """The event id of every sync job this change fans out to (so a redelivery dedups, and a
+        watcher can tell its jobs from others)."""
+        return f"{self.event_id}-{self.kind[0]}{self.entity_id}"
+
 
 class Gap(Message):
     """One difference between the two libraries found by a reconciliation pass or the provider."""

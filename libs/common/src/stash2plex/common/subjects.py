@@ -10,6 +10,7 @@ GAP_PREFIX = "s2p.gap"
 DLQ_PREFIX = "s2p.dlq.scene"
 CONTROL_PREFIX = "s2p.ctl"
 ENTITY_PREFIX = "s2p.entity"
+PROGRESS_PREFIX = "s2p.progress.entity"
 
 # A subject token may not hold whitespace or the separators/wildcards NATS gives meaning to.
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")

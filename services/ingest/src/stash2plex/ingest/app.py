@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from nats.js import JetStreamContext
 
 from stash2plex.common import topology
+from stash2plex.common.backfill import FanOutProgress, progress_subject
 from stash2plex.common.http import create_service_app
 from stash2plex.common.plugin_settings import PluginSettings
 from stash2plex.common.runtime import Dependency, ServiceRuntime
@@ -32,10 +33,16 @@ def create_app(settings: IngestSettings) -> FastAPI:
     runtime = ServiceRuntime(SERVICE, settings, needs=NEEDS)
     fan_out: list[asyncio.Task[None]] = []
 
+    async def report(progress: FanOutProgress) -> None:
+        if runtime.nc is not None and runtime.nc.is_connected:
+            await runtime.nc.publish(progress_subject(progress.event_id), progress.to_bytes())
+
     async def start_fan_out(js: JetStreamContext) -> None:
         await topology.ensure_consumer(js, topology.ENTITY_STREAM, topology.entity_consumer_config())
         if not fan_out or fan_out[0].done():
-            task = asyncio.create_task(entities.run_fan_out(js, settings.stash, settings.ingest), name="entity-fan-out")
+            task = asyncio.create_task(
+                entities.run_fan_out(js, settings.stash, settings.ingest, report), name="entity-fan-out"
+            )
             fan_out[:] = [task]
             runtime.run_in_background(task)
 

@@ -5,28 +5,22 @@ Each answer is a plain JSON object; the plugin prints it to Stash's log.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
-from stash2plex.common import dlq
-from stash2plex.common.contracts import EntityChange, ErrorClass
+from stash2plex.common import control, dlq
+from stash2plex.common.backfill import backfill_change, describe
+from stash2plex.common.contracts import ErrorClass
 from stash2plex.common.plugin_settings import PluginSettings
 from stash2plex.common.status import gather_status
-from stash2plex.common.subjects import control_subject
 from stash2plex.ingest.publisher import publish
 from stash2plex.ingest.settings import IngestOptions
 
-SERVICES = ("ingest", "syncer", "reconciler", "provider")
 UI_SETTINGS = {"recentHours": "recent_hours"}
 """Plugin settings (Stash's UI) that override ingest's options, by plugin key."""
-CONTROL_TIMEOUT_S = 3.0
 
 
 class TaskError(Exception):
@@ -54,15 +48,9 @@ class TaskContext:
 
     async def control(self, service: str, verb: str, request: dict[str, Any]) -> dict[str, Any]:
         try:
-            reply = await self.nc.request(
-                control_subject(service, verb), json.dumps(request).encode(), timeout=CONTROL_TIMEOUT_S
-            )
-        except NoRespondersError:
-            raise TaskError(f"the {service} service is not running") from None
-        except (NatsTimeoutError, TimeoutError):
-            raise TaskError(f"the {service} service did not answer within {CONTROL_TIMEOUT_S:g}s") from None
-        answer: dict[str, Any] = json.loads(reply.data)
-        return answer
+            return await control.ask(self.nc, service, verb, request)
+        except control.ControlError as error:
+            raise TaskError(str(error)) from None
 
 
 async def status(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
@@ -72,16 +60,7 @@ async def status(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
 
 async def health(ctx: TaskContext, _args: dict[str, Any]) -> dict[str, Any]:
     """Every service's own readiness report (Stash and Plex included), asked over NATS."""
-
-    async def ask(service: str) -> dict[str, Any]:
-        try:
-            return await ctx.control(service, "status", {})
-        except TaskError as error:
-            return {"ok": False, "ready": False, "error": str(error)}
-
-    answers = await asyncio.gather(*(ask(s) for s in SERVICES))
-    report = dict(zip(SERVICES, answers, strict=True))
-    return {"healthy": all(a.get("ready") for a in answers), "services": report}
+    return (await control.health(ctx.nc)).model_dump()
 
 
 async def sync(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +70,9 @@ async def sync(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:
         raise TaskError("scope must be 'all' or 'recent'", status=422)
     options = await ctx.current_options()
     hours = float(args.get("hours") or options.recent_hours) if scope == "recent" else None
-    change = EntityChange(kind="library", entity_id=scope, since_hours=hours)
+    change = backfill_change("recent" if scope == "recent" else "all", hours)
     published = await publish(ctx.nc, ctx.js, change, ctx.options.publish_timeout_s)
-    what = "every scene" if scope == "all" else f"scenes changed in the last {hours:g} h"
-    return {"queued": f"sync of {what}", "seq": published.seq}
+    return {"queued": f"sync of {describe(change)}", "seq": published.seq, "event_id": change.event_id}
 
 
 async def reconcile(ctx: TaskContext, args: dict[str, Any]) -> dict[str, Any]:

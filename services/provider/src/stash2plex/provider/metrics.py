@@ -42,6 +42,9 @@ STASH_ERRORS = Counter(
     "Failed Stash requests (after retries), by kind: unavailable, auth, query, timeout.",
     ["kind"],
 )
+# Every kind exists at 0 from the start, so increase() sees the first error.
+for _kind in ("unavailable", "auth", "query", "timeout", "not_configured"):
+    STASH_ERRORS.labels(_kind)
 STASH_SECONDS = Histogram(
     "stash2plex_provider_stash_seconds",
     "Time Stash took to answer one provider query (retries included).",

@@ -10,6 +10,13 @@ from nats.js.kv import KeyValue
 
 from stash2plex.common import topology
 from stash2plex.common.outages import OutageHistory
+from stash2plex.syncer import metrics
+
+
+def report_reliability(history: OutageHistory) -> None:
+    """MTTR and MTBF as gauges, from the history every replica shares (so all replicas agree)."""
+    metrics.MTTR.set(history.mttr_s() or 0)
+    metrics.MTBF.set(history.mtbf_s() or 0)
 
 
 class OutageLog:

@@ -33,7 +33,7 @@ from stash2plex.syncer.circuit import Circuit, Transition
 from stash2plex.syncer.concurrency import AdaptiveLimit, AdaptiveSemaphore
 from stash2plex.syncer.errors import Failure, SceneGone, classify
 from stash2plex.syncer.locks import SceneLocks
-from stash2plex.syncer.outage_log import OutageLog
+from stash2plex.syncer.outage_log import OutageLog, report_reliability
 from stash2plex.syncer.plex import probe
 from stash2plex.syncer.plex_gate import PlexGate
 from stash2plex.syncer.ratelimit import RampingTokenBucket
@@ -135,6 +135,8 @@ class Syncer:
         records = SyncRecords(await js.key_value(topology.SYNC_RECORDS_BUCKET))
         self.scenes = SceneSync(self.writer, self.stash, records, self.executor, self.options.write)
         self.outages = OutageLog(state)
+        with contextlib.suppress(Exception):  # only the MTTR/MTBF gauges wait for the next outage then
+            report_reliability(await self.outages.read())
         sync = await js.pull_subscribe_bind(topology.SYNC_CONSUMER, topology.SYNC_STREAM)
         gaps = await js.pull_subscribe_bind(topology.GAPS_CONSUMER, topology.GAPS_STREAM)
         self._subscriptions = [sync, gaps]
@@ -359,6 +361,7 @@ class Syncer:
                 log.info("requeued %d dead letter(s) of class %s after recovery", requeued, error_class.value)
         if self.outages is not None:
             history = await self.outages.ended(jobs_held=int(held))
+            report_reliability(history)
             last = history.outages[-1] if history.outages else None
             took = f" after {last.duration_s:.0f}s" if last and last.duration_s is not None else ""
             log.info("Plex is back%s; %d job(s) waiting, resuming at a ramped rate", took, held)
