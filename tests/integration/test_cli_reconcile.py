@@ -65,4 +65,4 @@ async def test_reconcile_follows_a_pass_to_its_end_and_status_lists_it(
 def test_reconcile_without_a_reconciler_says_so(broker: Broker) -> None:
     result = cli("reconcile", url=broker.url)
     assert result.returncode == 1
-    assert "no reconciler is running" in result.stdout
+    assert "the reconciler service is not running" in result.stdout

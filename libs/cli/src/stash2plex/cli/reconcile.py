@@ -13,16 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stash2plex.cli.broker import BrokerUnreachableError, connected, nats_url
 from stash2plex.cli.status import EXIT_UNREACHABLE, duration
+from stash2plex.common import control
 from stash2plex.common.reconciliation import PassProgress, PassRecord, ProgressAnswer, ReconcileAnswer, Scope
 from stash2plex.common.settings import CommonSettings
-from stash2plex.common.subjects import control_subject
 
 EXIT_NOT_DONE = 1
 """The pass was skipped or failed (or never started)."""
@@ -38,12 +36,9 @@ class ReconcilerUnavailableError(RuntimeError):
 
 async def ask(nc: NatsClient, verb: str, request: dict[str, Any]) -> dict[str, Any]:
     try:
-        reply = await nc.request(control_subject("reconciler", verb), json.dumps(request).encode(), ASK_TIMEOUT_S)
-    except NoRespondersError:
-        raise ReconcilerUnavailableError("no reconciler is running (start it, or the stack: stash2plex up)") from None
-    except (NatsTimeoutError, TimeoutError):
-        raise ReconcilerUnavailableError(f"the reconciler did not answer within {ASK_TIMEOUT_S:g} s") from None
-    answer: dict[str, Any] = json.loads(reply.data)
+        answer = await control.ask(nc, "reconciler", verb, request, ASK_TIMEOUT_S)
+    except control.ControlError as error:
+        raise ReconcilerUnavailableError(f"{error} (start it, or the whole stack: stash2plex up)") from None
     if not answer.get("ok", False):
         raise ReconcilerUnavailableError(f"the reconciler refused: {answer.get('error', answer)}")
     return answer
