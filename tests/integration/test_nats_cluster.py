@@ -136,16 +136,15 @@ def test_a_node_killed_mid_run_loses_no_job_and_processing_goes_on(
         ingest, syncers = services[0], services[1:3]
         editor = Editor(libraries, ingest)
         scenes = sorted(libraries.rating_keys)
-        before, after = scenes[: SCENES // 2], scenes[SCENES // 2 :]
-
-        editor.edit_all(before[:10], pause_s=0.0)
+        editor.edit_all(scenes[:10], pause_s=0.0)
         leader = asyncio.run(sync_stream_leader(cluster))
-        sender = threading.Thread(target=editor.edit_all, args=(before[10:] + after, 0.03), daemon=True)
+        sender = threading.Thread(target=editor.edit_all, args=(scenes[10:], 0.03), daemon=True)
         sender.start()
         time.sleep(0.5)  # mid-run: edits in flight, jobs being synced
         cluster.kill(leader)
         killed_at = time.monotonic()
-        in_step_at_kill = set(libraries.in_step())
+        accepted_at_kill = len(editor.accepted)
+        in_step_at_kill = len(libraries.in_step())
         sender.join(90)
         assert not sender.is_alive(), "the edits did not all get in"
         assert sorted(editor.accepted) == scenes
@@ -160,10 +159,11 @@ def test_a_node_killed_mid_run_loses_no_job_and_processing_goes_on(
             time.sleep(0.2)
         recovered_in = time.monotonic() - killed_at
         print(
-            f"killed {leader}; {len(in_step_at_kill)} in step then; {editor.refusals} refused hook(s) retried; "
+            f"killed {leader}; {accepted_at_kill} edits in and {in_step_at_kill} in step then; "
+            f"{editor.refusals} refused hook(s) retried; "
             f"all {SCENES} in step {recovered_in:.1f} s after the kill"
         )
-        assert set(after) - in_step_at_kill, "every edit was done before the kill: the test proved nothing"
+        assert accepted_at_kill < len(scenes), "every edit was in before the kill: the test proved nothing"
 
         # At least once: a job whose acknowledgement died with the node is delivered again after
         # ACK_WAIT_S and finds its scene unchanged; the queue drains once it has.
