@@ -13,7 +13,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from stash2plex.common.contracts import DeadLetter, ErrorClass
-from stash2plex.common.topology import CIRCUIT_KEY, DLQ_STREAM, OUTAGES_KEY, STATE_BUCKET
+from stash2plex.common.topology import CIRCUIT_KEY, DLQ_STREAM, OUTAGES_KEY, STATE_BUCKET, SYNC_CONSUMER, SYNC_STREAM
 from tests.harness.broker import Broker
 from tests.harness.library import Libraries, paired_libraries
 from tests.harness.services import ServiceProcess
@@ -174,10 +174,22 @@ async def test_sigterm_finishes_jobs_in_flight_and_loses_none(
     syncer.wait_ready(check="circuit")
     await queue_jobs(js, scenes)
     await wait_until(lambda: len(libraries.plex.writes.matching("PUT")) > 0 or _in_flight(syncer) > 0, within_s=10)
+    late = sorted(libraries.rating_keys)[12:]
+
+    async def edits_during_the_stop() -> None:
+        for scene in late:
+            await queue_jobs(js, [scene])
+            await asyncio.sleep(0.05)
+
+    arriving = asyncio.create_task(edits_during_the_stop())
     started = time.monotonic()
-    syncer.stop()  # SIGTERM
+    await asyncio.to_thread(syncer.stop)  # SIGTERM
     assert time.monotonic() - started < 20  # within the shutdown deadline
     assert "Application shutdown complete" in syncer.log()
+    await arriving
+    consumer = await js.consumer_info(SYNC_STREAM, SYNC_CONSUMER)
+    assert consumer.num_ack_pending == 0  # nothing it had taken waits out ack_wait: the next start takes it at once
+    scenes += late
     syncer.start()
     try:
         await wait_until(lambda: len(libraries.in_step()) >= len(scenes), within_s=40)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from concurrent.futures import Executor
 from functools import partial
 
@@ -38,8 +39,9 @@ CREATE_HOOK = "Scene.Create.Post"
 SCENES_PER_QUERY = 50
 STASH_QUERIES_IN_FLIGHT = 2
 ITEMS_PER_READ = 20
-ITEM_READS_IN_FLIGHT = 1
-"""One read at a time: the items wanted meanwhile go in the next, so a slow Plex gets fewer, larger reads."""
+ITEM_READS_IN_FLIGHT = 2
+"""Items wanted while two reads are out go together in the next: a slow Plex gets fewer, larger reads
+(one at a time made every job wait out a whole read before its own)."""
 
 
 class SceneSync:
@@ -64,9 +66,18 @@ class SceneSync:
             self._read_items, max_batch=ITEMS_PER_READ, in_flight=ITEM_READS_IN_FLIGHT
         )
 
-    async def run(self, job: SyncJob) -> int:
-        """Sync one scene; returns how many Plex items were written (0: nothing differed)."""
-        scene, record = await asyncio.gather(self._scene(job.scene_id), self.records.get(job.scene_id))
+    def read_scene(self, scene_id: str) -> asyncio.Future[Scene | None]:
+        """Start reading the scene from Stash now (the worker does it while it takes the scene's lock)."""
+        return asyncio.ensure_future(self._scene(scene_id))
+
+    async def run(self, job: SyncJob, scene_read: Awaitable[Scene | None] | None = None) -> int:
+        """Sync one scene; returns how many Plex items were written (0: nothing differed).
+
+        The sync record is read here, under the scene's lock, never before: another replica may
+        have written it just before the lock was free.
+        """
+        reading = scene_read if scene_read is not None else self._scene(job.scene_id)
+        scene, record = await asyncio.gather(reading, self.records.get(job.scene_id))
         loop = asyncio.get_running_loop()
         if scene is None:
             if self.options.unlock_on_destroy and (record is not None or job.destroyed_paths):
