@@ -4,9 +4,10 @@
    with a few facts per item (:mod:`.plex_side`), page by page in a worker thread.
 2. **Stash** (``"stash"``): pages of scenes in id order (only those changed since the scope's
    start for 24 h / 7 d: Stash's text comparison is widened, the exact moment applied here), the
-   next page requested while this one is compared. For each page the sync records are read (a
-   bounded number at once), each scene is judged (:mod:`.compare`), Plex is asked to scan the
-   folders of scenes it lacks, and the page's gaps are published (:mod:`.gaps`).
+   next page requested while this one is compared. For each page the sync records are read
+   (pipelined, a bounded number in flight: :mod:`.records`), each scene is judged
+   (:mod:`.compare`), Plex is asked to scan the folders of scenes it lacks, and the page's gaps are
+   published (:mod:`.gaps`).
 3. **Plex only** (``"plex_only"``): items no scene claimed are ``missing_in_stash``. A scoped pass
    has not seen every scene, so it looks only at items Plex added within the scope and asks Stash
    for each one's scene by GUID and path.
@@ -34,10 +35,10 @@ from stash2plex.reconciler import metrics
 from stash2plex.reconciler.compare import Verdict, judge
 from stash2plex.reconciler.gaps import GapPublisher
 from stash2plex.reconciler.plex_side import PlexLibrary, PlexReader, folder_of
+from stash2plex.reconciler.records import RecordReader
 from stash2plex.reconciler.settings import ReconcilerSettings
 from stash2plex.syncer.mapping import desired_metadata
 from stash2plex.syncer.plex_listing import IndexedItem
-from stash2plex.syncer.sync_record import SyncRecord, SyncRecords
 from stash2plex.syncer.writer import PlexWriter
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class ReconciliationPass:
         self,
         settings: ReconcilerSettings,
         stash: StashClient,
-        records: SyncRecords,
+        records: RecordReader,
         reader: PlexReader,
         publisher: GapPublisher,
         circuit_open: CircuitCheck,
@@ -118,7 +119,6 @@ class ReconciliationPass:
         self.photo_base = str(stash_url).rstrip("/") if stash_url else None
         self.claimed: set[str] = set()
         self.scanned: set[tuple[str, bool]] = set()
-        self.record_slots = asyncio.Semaphore(self.options.concurrency)
 
     async def run(self) -> None:
         tally = self.tally
@@ -165,12 +165,8 @@ class ReconciliationPass:
             if not upcoming.done():
                 upcoming.cancel()
 
-    async def _record(self, scene_id: str) -> SyncRecord | None:
-        async with self.record_slots:
-            return await self.records.get(scene_id)
-
     async def _compare(self, scenes: list[Scene], library: PlexLibrary) -> None:
-        records = await asyncio.gather(*(self._record(s.id) for s in scenes))
+        records = await self.records.read([s.id for s in scenes])
         found: list[tuple[Scene, Verdict]] = []
         strict, preserve = self.match.strict, self.write.preserve_plex_edits
         for n, (scene, record) in enumerate(zip(scenes, records, strict=True), start=1):
