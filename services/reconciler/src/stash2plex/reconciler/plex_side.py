@@ -8,8 +8,9 @@ whether Plex shows identifying metadata (studio, actors, genres, summary, date: 
 8 bytes a field are enough to tell whether Plex still holds what was written.
 
 Requests go through plexapi's session (the token, the stable client identity, the error hook),
-one page at a time with the next one fetched while the current one is parsed. The listing keeps
-the tag elements whose presence matters (``Genre``, ``Role``) and leaves out the rest.
+one page at a time: a worker thread only fetches, and asks for the next page as soon as one has
+arrived, so Plex builds page n+1 while page n is parsed here. The listing keeps the tag elements
+whose presence matters (``Genre``, ``Role``) and leaves out the rest.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from stash2plex.common.pathmap import PathMapper
 from stash2plex.syncer.mapping import DATE, STUDIO, SUMMARY, TAGLINE, TITLE, TITLE_SORT, USER_RATING, YEAR
 from stash2plex.syncer.matching import choose_sections
 from stash2plex.syncer.plex_index import PlexIndex
-from stash2plex.syncer.plex_item import parse_item
+from stash2plex.syncer.plex_item import _rating
 from stash2plex.syncer.plex_listing import IndexedItem, LibrarySection, PlexListing, parse_items
 from stash2plex.syncer.sync_options import MatchOptions
 
@@ -33,6 +34,7 @@ LEFT_OUT_ELEMENTS = "Country,Director,Writer,Producer,Collection,Label,Guid,Fiel
 COMPARED_FIELDS: tuple[str, ...] = (TITLE, TITLE_SORT, SUMMARY, TAGLINE, DATE, YEAR, STUDIO, USER_RATING)
 """Fields the syncer writes whose values a listing shows in full (tag lists are trimmed there)."""
 DIGEST_SIZE = 8
+_TAGS_THAT_IDENTIFY = frozenset({"Genre", "Role"})
 
 
 def field_digest(value: str) -> bytes:
@@ -54,11 +56,35 @@ class ItemFacts:
         return self.digests[at : at + DIGEST_SIZE]
 
 
+def listed_fields(attrs: dict[str, str]) -> tuple[str, ...]:
+    """The values of :data:`COMPARED_FIELDS` as the syncer's ``parse_item`` reads them (unit-tested against it).
+
+    ``parse_item`` builds a model with every tag of the item; a pass only needs these few texts.
+    """
+    get = attrs.get
+    title = get("title", "")
+    return (
+        title,
+        get("titleSort") or title,
+        get(SUMMARY, ""),
+        get(TAGLINE, ""),
+        get(DATE, ""),
+        get(YEAR, ""),
+        get(STUDIO, ""),
+        _rating(get("userRating")),
+    )
+
+
 def item_facts(video: ET.Element) -> ItemFacts:
-    state = parse_item(video)
-    digests = b"".join(field_digest(state.fields.get(name, "")) for name in COMPARED_FIELDS)
-    added = video.attrib.get("addedAt") or "0"
-    return ItemFacts(meaningful=state.meaningful, digests=digests, added_at=int(added) if added.isdigit() else 0)
+    attrs = video.attrib
+    values = listed_fields(attrs)
+    # parse_item's ``meaningful``: genres or actors, or a studio, a summary or a date.
+    meaningful = bool(attrs.get(STUDIO) or attrs.get(SUMMARY) or attrs.get(DATE)) or any(
+        child.tag in _TAGS_THAT_IDENTIFY for child in video
+    )
+    digests = b"".join(map(field_digest, values))
+    added = attrs.get("addedAt") or "0"
+    return ItemFacts(meaningful=meaningful, digests=digests, added_at=int(added) if added.isdigit() else 0)
 
 
 @dataclass
@@ -100,14 +126,24 @@ class PlexReader:
                 progress(seen, totals)
         return library
 
-    def _page(self, section_id: str, start: int) -> tuple[list[IndexedItem], list[ItemFacts], int]:
+    def _fetch(self, section_id: str, start: int) -> bytes:
+        """One listing page as Plex sent it (what ``PlexListing.get`` parses: the same session and headers)."""
         params = {
             "type": "1",
             "excludeElements": LEFT_OUT_ELEMENTS,
             "X-Plex-Container-Start": str(start),
             "X-Plex-Container-Size": str(self.page_size),
         }
-        root = self.listing.get(f"/library/sections/{section_id}/all", params)
+        server = self.listing.server()
+        key = f"/library/sections/{section_id}/all"
+        response = server._session.get(
+            server.url(key), headers=server._headers(), params=params, timeout=server._timeout
+        )
+        content: bytes = response.content
+        return content
+
+    def _parse(self, content: bytes, section_id: str, start: int) -> tuple[list[IndexedItem], list[ItemFacts], int]:
+        root = ET.fromstring(content)  # noqa: S314 - the operator's own Plex, parsed as plexapi does
         items = parse_items(root, section_id)
         facts = [item_facts(video) for video in root.iter("Video")]
         total_text = root.attrib.get("totalSize")
@@ -115,19 +151,24 @@ class PlexReader:
         return items, facts, total
 
     def _pages(self, section_id: str) -> Iterator[tuple[list[IndexedItem], list[ItemFacts], int]]:
-        """The section's pages in order, the next one requested while the caller works on this one."""
+        """The section's pages in order; once the total is known, page n+1 is fetched while page n is parsed."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="plex-page") as pool:
-            start = 0
-            pending: Future[tuple[list[IndexedItem], list[ItemFacts], int]] = pool.submit(self._page, section_id, 0)
+            start, total = 0, None
+            pending: Future[bytes] = pool.submit(self._fetch, section_id, 0)
             while True:
-                items, facts, total = pending.result()
-                start += self.page_size
-                more = len(items) >= self.page_size and start < total
-                if more:
-                    pending = pool.submit(self._page, section_id, start)
+                content = pending.result()
+                following = start + self.page_size
+                ahead = pool.submit(self._fetch, section_id, following) if total and following < total else None
+                items, facts, total = self._parse(content, section_id, start)
+                del content
+                more = len(items) >= self.page_size and following < total
                 yield items, facts, total
                 if not more:
+                    if ahead is not None:
+                        ahead.cancel()
                     return
+                pending = ahead or pool.submit(self._fetch, section_id, following)
+                start = following
 
     def scan(self, sections: list[LibrarySection], folder: str, case_sensitive: bool) -> list[str]:
         """Ask Plex to scan ``folder`` in the libraries whose locations hold it; their ids."""
