@@ -3,8 +3,9 @@
 ``KeyValue.get`` costs a request future, a task of ours and nats-py's parsing per key: about 0.1 ms
 of CPU each, ten seconds for 100,000 scenes. The same requests (``$JS.API.STREAM.MSG.GET`` with
 ``last_by_subj``, answered by the stream leader, so a record just written is read back) are sent
-here back to back, each reply naming its position on one wildcard inbox; a reply sends the next
-request, so the broker never has more than ``limit`` of a pass's reads at once.
+here back to back, each reply naming its position on one wildcard inbox. Once half of them are
+answered, as many go out again in one write (one write per request would cost more than the
+reads), so the broker never has more than ``limit`` of a pass's reads at once.
 
 The answers mean what ``SyncRecords.get`` makes of them: a key never written, deleted or purged is
 no record (``None``), as is an empty or unreadable value (logged); any other API error is raised.
@@ -126,19 +127,20 @@ class _Batch:
         self.inbox = nc.new_inbox()
         subscription = await nc.subscribe(self.inbox + ".*", cb=self._answer)
         try:
-            for _ in range(min(self.reader.limit, len(self.requests))):
-                await self._send_next()
+            await self._top_up()
             await self._wait()
         finally:
             await subscription.unsubscribe()
         return self.values
 
-    async def _send_next(self) -> None:
-        position = self.sent
-        if position >= len(self.requests):
-            return
-        self.sent += 1
-        await self.reader.nc.publish(self.reader.api, self.requests[position], reply=f"{self.inbox}.{position}")
+    async def _top_up(self) -> None:
+        """Requests up to ``limit`` unanswered; published back to back, they leave in one write."""
+        nc, api, inbox = self.reader.nc, self.reader.api, self.inbox
+        end = min(len(self.requests), self.answered + self.reader.limit)
+        while self.sent < end:
+            position = self.sent
+            self.sent += 1
+            await nc.publish(api, self.requests[position], reply=f"{inbox}.{position}")
 
     async def _answer(self, msg: Msg) -> None:
         if self.done.done():
@@ -154,8 +156,8 @@ class _Batch:
         self.answered += 1
         if self.answered == len(self.requests):
             self.done.set_result(None)
-            return
-        await self._send_next()
+        elif 2 * (self.sent - self.answered) <= self.reader.limit:
+            await self._top_up()
 
     async def _wait(self) -> None:
         """Until every answer is in; a broker that answers nothing for ``timeout_s`` is a timeout."""
