@@ -1,4 +1,5 @@
-"""What a pass keeps of a listed Plex item reads exactly what the syncer's ``parse_item`` reads."""
+"""What a pass keeps of a listed Plex item reads exactly what the syncer's ``parse_item`` and
+``parse_items`` read, whether a page is read as a tree or as it parses."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from stash2plex.reconciler.plex_side import COMPARED_FIELDS, field_digest, item_facts, listed_fields
+from stash2plex.reconciler.plex_side import (
+    COMPARED_FIELDS,
+    PARSE_CHUNK,
+    field_digest,
+    item_facts,
+    listed_fields,
+    parse_page,
+)
 from stash2plex.syncer.plex_item import parse_item
+from stash2plex.syncer.plex_listing import parse_items
 
 pytestmark = pytest.mark.unit
 
@@ -58,3 +67,38 @@ def test_the_compared_fields_and_meaningful_agree_with_parse_item(
 def test_added_at_is_kept_and_a_missing_one_is_zero() -> None:
     assert item_facts(video(FULL, ())).added_at == 1_700_000_000
     assert item_facts(video({"ratingKey": "1", "addedAt": "soon"}, ())).added_at == 0
+
+
+def listing(videos: int, *, total: int | None) -> bytes:
+    """A listing page shaped like PMS's: videos with media, parts and tags, odd characters in places."""
+    root = ET.Element("MediaContainer", {"size": str(videos), **({"totalSize": str(total)} if total else {})})
+    for n in range(videos):
+        attrs = {**FULL, "ratingKey": str(100 + n), "title": f"Scene {n} & <friends> \u00e9", "librarySectionID": "3"}
+        if n % 3 == 0:
+            attrs.pop("summary")
+        element = ET.SubElement(root, "Video", attrs)
+        if n % 4:
+            media = ET.SubElement(element, "Media", {"id": str(n)})
+            for part in range(1 + n % 2):
+                ET.SubElement(media, "Part", {"id": f"{n}{part}", "file": f"/data/{n}/part {part}.mp4"})
+        if n % 5 == 0:
+            ET.SubElement(element, "Genre", {"tag": "Drama"})
+    content: bytes = ET.tostring(root, encoding="utf-8")
+    assert len(content) > PARSE_CHUNK or videos < 100
+    return content
+
+
+@pytest.mark.parametrize(("videos", "total"), [(0, 0), (1, None), (7, 20), (PARSE_CHUNK // 200, None)])
+def test_a_page_read_as_it_parses_equals_the_page_read_as_a_tree(videos: int, total: int | None) -> None:
+    content = listing(videos, total=total)
+    root = ET.fromstring(content)
+    items, facts, seen_total = parse_page(content, "1", 40)
+    assert items == parse_items(root, "1")
+    assert facts == [item_facts(video) for video in root.iter("Video")]
+    assert seen_total == (total if total else 40 + videos)
+
+
+def test_a_page_that_is_no_xml_fails_to_parse() -> None:
+    for content in (b"", b"<html><body>502 Bad Gateway", b"<MediaContainer><Video ratingKey='1'>"):
+        with pytest.raises(ET.ParseError):
+            parse_page(content, "1", 0)
