@@ -79,16 +79,12 @@ def build_libraries() -> tuple[StashData, Any, dict[str, int]]:
 
     planted = {"missing_in_stash": 0, "missing_in_plex": 0, "plex_empty": 0}
     for rk in range(1, ITEMS + 1):
+        # Kept (``get``, not ``find``): the simulator then lists the very same items without
+        # generating each one again during the pass, as a real Plex reads its database.
+        item = library.get(rk)
         if rk <= PLANTED:
             planted["missing_in_stash"] += 1  # a Plex item without a scene
             continue
-        item = library.find(rk)
-        assert item is not None
-        if rk <= 2 * PLANTED:  # emptied in Plex
-            emptied = library.get(rk)
-            emptied.studio = emptied.summary = emptied.originally_available_at = None
-            emptied.tags = {}
-            planted["plex_empty"] += 1
         data.add_scene(
             id=rk,
             title=item.title,
@@ -102,6 +98,10 @@ def build_libraries() -> tuple[StashData, Any, dict[str, int]]:
             created_at=old,
             updated_at=old,
         )
+        if rk <= 2 * PLANTED:  # emptied in Plex (after its scene took the metadata)
+            item.studio = item.summary = item.originally_available_at = None
+            item.tags = {}
+            planted["plex_empty"] += 1
     for n in range(PLANTED):  # files Plex has not scanned (in a folder no library holds: no scan)
         data.add_scene(id=ITEMS + 1 + n, title=f"New {n}", paths=[f"/stash/incoming/new {n}.mp4"], created_at=old)
         planted["missing_in_plex"] += 1
