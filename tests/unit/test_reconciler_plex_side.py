@@ -9,6 +9,7 @@ import pytest
 
 from stash2plex.reconciler.plex_side import (
     COMPARED_FIELDS,
+    LEFT_OUT_FIELDS,
     PARSE_CHUNK,
     field_digest,
     item_facts,
@@ -102,3 +103,16 @@ def test_a_page_that_is_no_xml_fails_to_parse() -> None:
     for content in (b"", b"<html><body>502 Bad Gateway", b"<MediaContainer><Video ratingKey='1'>"):
         with pytest.raises(ET.ParseError):
             parse_page(content, "1", 0)
+
+
+def test_the_attributes_a_pass_asks_plex_to_leave_out_are_none_it_reads() -> None:
+    left_out = LEFT_OUT_FIELDS.split(",")
+    attrs = {**FULL, "guid": "plex://movie/1", "duration": "60000", "updatedAt": "1700000100", "librarySectionID": "2"}
+    whole = ET.Element("MediaContainer", {"totalSize": "1"})
+    video = ET.SubElement(whole, "Video", {**attrs, **{name: "x" for name in left_out}})
+    ET.SubElement(ET.SubElement(video, "Media"), "Part", {"file": "/data/a.mp4"})
+    trimmed = ET.fromstring(ET.tostring(whole))
+    for element in trimmed.iter("Video"):
+        for name in left_out:
+            del element.attrib[name]
+    assert parse_page(ET.tostring(whole), "1", 0) == parse_page(ET.tostring(trimmed), "1", 0)
