@@ -29,12 +29,14 @@ from graphql import (
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -46,6 +48,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from tests.sims.stash.schema import zero_value
 
 _MISSING = object()
+_TEXT_AS_IS = (GraphQLString.coerce_output_value, GraphQLID.coerce_output_value, GraphQLScalarType.serialize)
 Complete = Callable[[Any, "_Run"], Any]
 
 
@@ -249,10 +252,14 @@ class PlainExecutor:
             return listed
         if isinstance(output, GraphQLScalarType | GraphQLEnumType):
             coerce = output.coerce_output_value
+            # String and ID give text back as it is, as does a scalar without a serializer of its own.
+            text_as_is = coerce in _TEXT_AS_IS
 
             def leaf(value: Any, _run: _Run) -> Any:
                 if value is None:
                     return None
+                if text_as_is and type(value) is str:
+                    return value
                 try:
                     result = coerce(value)
                 except Exception:
