@@ -9,6 +9,7 @@ import pytest
 
 from stash2plex.reconciler.plex_side import (
     COMPARED_FIELDS,
+    FactsTable,
     LEFT_OUT_FIELDS,
     PARSE_CHUNK,
     field_digest,
@@ -116,3 +117,15 @@ def test_the_attributes_a_pass_asks_plex_to_leave_out_are_none_it_reads() -> Non
         for name in left_out:
             del element.attrib[name]
     assert parse_page(ET.tostring(whole), "1", 0) == parse_page(ET.tostring(trimmed), "1", 0)
+
+
+def test_the_facts_table_gives_back_what_it_was_given() -> None:
+    table = FactsTable()
+    kept = {str(n): item_facts(video({**FULL, "addedAt": str(1_700_000_000 + n)}, CASES[n % 2][1])) for n in range(5)}
+    for rating_key, facts in kept.items():
+        table[rating_key] = facts
+    assert len(table) == 5
+    assert "3" in table
+    assert "9" not in table
+    assert dict(table.items()) == kept
+    assert table["4"].digest("studio") == field_digest("Harbor Films")

@@ -17,8 +17,9 @@ comparison reads.
 from __future__ import annotations
 
 import hashlib
+import struct
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
@@ -40,6 +41,9 @@ DIGEST_SIZE = 8
 PARSE_CHUNK = 1 << 16
 """Bytes of a listing handed to the parser at a time."""
 _TAGS_THAT_IDENTIFY = frozenset({"Genre", "Role"})
+_DIGEST_AT = {name: n * DIGEST_SIZE for n, name in enumerate(COMPARED_FIELDS)}
+_HEAD = struct.Struct("<?q")
+"""A packed :class:`ItemFacts`: ``meaningful`` and ``added_at``, then the digests."""
 
 
 def field_digest(value: str) -> bytes:
@@ -57,8 +61,38 @@ class ItemFacts:
     added_at: int
 
     def digest(self, name: str) -> bytes:
-        at = COMPARED_FIELDS.index(name) * DIGEST_SIZE
+        at = _DIGEST_AT[name]
         return self.digests[at : at + DIGEST_SIZE]
+
+    def packed(self) -> bytes:
+        return _HEAD.pack(self.meaningful, self.added_at) + self.digests
+
+    @classmethod
+    def unpack(cls, packed: bytes) -> ItemFacts:
+        meaningful, added_at = _HEAD.unpack_from(packed)
+        return cls(meaningful=meaningful, digests=packed[_HEAD.size :], added_at=added_at)
+
+
+class FactsTable(Mapping[str, ItemFacts]):
+    """:class:`ItemFacts` by rating key, each stored as one ``bytes`` (~80 bytes an item less than the object)."""
+
+    def __init__(self) -> None:
+        self._packed: dict[str, bytes] = {}
+
+    def __setitem__(self, rating_key: str, facts: ItemFacts) -> None:
+        self._packed[rating_key] = facts.packed()
+
+    def __getitem__(self, rating_key: str) -> ItemFacts:
+        return ItemFacts.unpack(self._packed[rating_key])
+
+    def __contains__(self, rating_key: object) -> bool:
+        return rating_key in self._packed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
 
 
 def listed_fields(attrs: dict[str, str]) -> tuple[str, ...]:
@@ -98,7 +132,7 @@ class PlexLibrary:
 
     sections: list[LibrarySection]
     index: PlexIndex
-    facts: dict[str, ItemFacts] = field(default_factory=dict)
+    facts: FactsTable = field(default_factory=FactsTable)
 
     def __len__(self) -> int:
         return len(self.index)
