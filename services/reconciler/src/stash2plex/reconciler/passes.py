@@ -125,14 +125,17 @@ class ReconciliationPass:
         tally = self.tally
         since = tally.scope.since(tally.started_at)
 
-        def on_plex(seen: int, total: int | None) -> None:
-            tally.plex_items, tally.plex_total = seen, total
-            gc.freeze()  # the page just indexed stays for the pass: see below
-
         # The index is a million-odd long-lived objects. Left to the cyclic collector, every full
         # collection walks all of them (~0.3 s at 100,000 items, twenty-odd times a pass); frozen,
         # they are not walked, while refcounting still frees them when the pass lets go. The
         # collector gets them back when the pass ends (only one pass runs in a process).
+        freezing = True
+
+        def on_plex(seen: int, total: int | None) -> None:
+            tally.plex_items, tally.plex_total = seen, total
+            if freezing:  # a cancelled pass's reader thread reads on: it freezes nothing after the end
+                gc.freeze()  # the page just indexed stays for the pass
+
         try:
             library = await asyncio.to_thread(self.reader.read, on_plex)
             gc.freeze()
@@ -148,6 +151,7 @@ class ReconciliationPass:
             await self.publisher.flush()
             tally.scenes_total = tally.scenes_compared
         finally:
+            freezing = False
             gc.unfreeze()
 
     # -- Stash, page by page -----------------------------------------------------------------
