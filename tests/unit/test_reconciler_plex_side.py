@@ -9,9 +9,9 @@ import pytest
 
 from stash2plex.reconciler.plex_side import (
     COMPARED_FIELDS,
-    FactsTable,
     LEFT_OUT_FIELDS,
     PARSE_CHUNK,
+    FactsTable,
     field_digest,
     item_facts,
     listed_fields,
