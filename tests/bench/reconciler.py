@@ -15,7 +15,7 @@ them); a known number of each gap kind is planted:
 * ``stale``: scenes changed in Stash after their last sync, and scenes never synced.
 
 Printed: the setup, the pass's duration and throughput, the reconciler's peak RSS and CPU, the
-simulators' CPU and the machine's load during the pass, the gaps by kind; last, one JSON line with
+simulators' and the broker's CPU and the machine's load during the pass, the gaps by kind; last, one JSON line with
 ``pass_s_100k``, ``peak_rss_mb`` and ``gaps_found`` (and the other figures).
 Targets (issue 7): pass <= 60 s, peak RSS <= 300 MB.
 """
@@ -217,11 +217,15 @@ async def bench(tmp: Path, library: Any, planted: dict[str, int], stash: ForkedS
             service.wait_ready(check="nats")
             assert service.process is not None
             stat = Path(f"/proc/{service.process.pid}/stat")
-            cpu_before, sims_before = cpu_s(stat), (stash.cpu_s(), plex.cpu_s())
+            assert broker.embedded is not None
+            assert broker.embedded.process is not None
+            nats_stat = Path(f"/proc/{broker.embedded.process.pid}/stat")
+            cpu_before, sims_before = cpu_s(stat), (stash.cpu_s(), plex.cpu_s(), cpu_s(nats_stat))
             machine_before, clock_before = machine_s()[0], time.perf_counter()
             record = await run_pass(nc, within_s=600)
             cpu = cpu_s(stat) - cpu_before
             stash_cpu, plex_cpu = stash.cpu_s() - sims_before[0], plex.cpu_s() - sims_before[1]
+            nats_cpu = cpu_s(nats_stat) - sims_before[2]
             busy = (machine_s()[0] - machine_before) / (time.perf_counter() - clock_before)
             load = os.getloadavg()[0]
             rss = peak_rss_mb(service.process.pid)
@@ -234,7 +238,7 @@ async def bench(tmp: Path, library: Any, planted: dict[str, int], stash: ForkedS
         f"in {seconds:.1f} s ({record.scenes_compared / max(seconds, 1e-9):,.0f} scenes/s); "
         f"reconciler CPU {cpu:.1f} s, peak RSS {rss:.0f} MB"
     )
-    print(f"simulators' CPU during the pass: Stash {stash_cpu:.1f} s, Plex {plex_cpu:.1f} s")
+    print(f"CPU of the others during the pass: Stash {stash_cpu:.1f} s, Plex {plex_cpu:.1f} s, NATS {nats_cpu:.1f} s")
     print(
         f"machine: {busy:.2f} of {os.cpu_count()} cores busy during the pass (everyone's), load {load:.2f} at its end"
     )
@@ -250,6 +254,7 @@ async def bench(tmp: Path, library: Any, planted: dict[str, int], stash: ForkedS
         "reconciler_cpu_s": round(cpu, 1),
         "stash_sim_cpu_s": round(stash_cpu, 1),
         "plex_sim_cpu_s": round(plex_cpu, 1),
+        "nats_cpu_s": round(nats_cpu, 1),
         "machine_busy_cores": round(busy, 2),
         "load_1m": round(load, 2),
     }
