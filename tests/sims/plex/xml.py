@@ -63,7 +63,7 @@ def _fmt(value: object) -> str:
 
 def el(tag: str, parent: ET.Element | None = None, /, **attrs: object) -> ET.Element:
     """An element with the non-None attributes, in the order given."""
-    clean = {k: _fmt(v) for k, v in attrs.items() if v is not None}
+    clean = {k: v if type(v) is str else _fmt(v) for k, v in attrs.items() if v is not None}
     return ET.SubElement(parent, tag, clean) if parent is not None else ET.Element(tag, clean)
 
 
