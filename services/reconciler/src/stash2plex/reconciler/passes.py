@@ -36,7 +36,7 @@ from stash2plex.reconciler import metrics
 from stash2plex.reconciler.compare import Verdict, judge
 from stash2plex.reconciler.gaps import GapPublisher
 from stash2plex.reconciler.plex_side import PlexLibrary, PlexReader, folder_of
-from stash2plex.reconciler.records import RecordReader
+from stash2plex.reconciler.records import RecordReader, parse_record
 from stash2plex.reconciler.settings import ReconcilerSettings
 from stash2plex.syncer.mapping import desired_metadata
 from stash2plex.syncer.plex_listing import IndexedItem
@@ -180,10 +180,12 @@ class ReconciliationPass:
                 upcoming.cancel()
 
     async def _compare(self, scenes: list[Scene], library: PlexLibrary) -> None:
-        records = await self.records.read([s.id for s in scenes])
+        # As stored: a record is parsed when its scene is judged (a page of parsed records is ~7 MB).
+        values = await self.records.values([s.id for s in scenes])
         found: list[tuple[Scene, Verdict]] = []
         strict, preserve = self.match.strict, self.write.preserve_plex_edits
-        for n, (scene, record) in enumerate(zip(scenes, records, strict=True), start=1):
+        for n, (scene, value) in enumerate(zip(scenes, values, strict=True), start=1):
+            record = parse_record(scene.id, value)
             desired = desired_metadata(scene, self.fields, self.write, photo_base_url=self.photo_base)
             match = library.index.lookup(PlexWriter.query(desired), strict=strict)
             verdict = judge(scene, desired, match, record, library.facts, preserve_plex_edits=preserve)
