@@ -229,6 +229,7 @@ class Reconciler:
         assert self.stash is not None
         metrics.PASS_RUNNING.set(1)
         started = self.clock_s()
+        await self.js.key_value(topology.SYNC_RECORDS_BUCKET)  # as before: no bucket, no pass
         records = RecordReader(self.js, self.options.concurrency)
         listing = PlexListing(PlexConnection(self.settings))
         reader = PlexReader(
