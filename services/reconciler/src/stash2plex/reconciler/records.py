@@ -109,7 +109,7 @@ class RecordReader:
 
 
 class _Batch:
-    """One ``values`` call: requests go out as answers come in, at most ``limit`` unanswered."""
+    """One ``values`` call: more requests go out as answers come in, never more than ``limit`` unanswered."""
 
     def __init__(self, reader: RecordReader, scene_ids: Sequence[str]) -> None:
         self.reader = reader
@@ -150,14 +150,14 @@ class _Batch:
             if not msg.data:  # a status instead of an answer: no responders (503), or another failure
                 raise APIError.from_msg(msg)
             self.values[position] = stored_value(json.loads(msg.data))
-        except Exception as error:  # the waiting caller raises it
-            self.done.set_exception(error)
-            return
-        self.answered += 1
-        if self.answered == len(self.requests):
-            self.done.set_result(None)
-        elif 2 * (self.sent - self.answered) <= self.reader.limit:
-            await self._top_up()
+            self.answered += 1
+            if self.answered == len(self.requests):
+                self.done.set_result(None)
+            elif 2 * (self.sent - self.answered) <= self.reader.limit:
+                await self._top_up()
+        except Exception as error:  # the waiting caller raises it (a failed answer, or a publish that failed)
+            if not self.done.done():
+                self.done.set_exception(error)
 
     async def _wait(self) -> None:
         """Until every answer is in; a broker that answers nothing for ``timeout_s`` is a timeout."""
