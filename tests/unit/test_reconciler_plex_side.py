@@ -129,3 +129,5 @@ def test_the_facts_table_gives_back_what_it_was_given() -> None:
     assert "9" not in table
     assert dict(table.items()) == kept
     assert table["4"].digest("studio") == field_digest("Harbor Films")
+    table["far"] = item_facts(video({**FULL, "addedAt": "9" * 30}, ()))
+    assert table["far"].added_at == 2**63 - 1

@@ -44,6 +44,7 @@ _TAGS_THAT_IDENTIFY = frozenset({"Genre", "Role"})
 _DIGEST_AT = {name: n * DIGEST_SIZE for n, name in enumerate(COMPARED_FIELDS)}
 _HEAD = struct.Struct("<?q")
 """A packed :class:`ItemFacts`: ``meaningful`` and ``added_at``, then the digests."""
+_LATEST = 2**63 - 1
 
 
 def field_digest(value: str) -> bytes:
@@ -65,7 +66,8 @@ class ItemFacts:
         return self.digests[at : at + DIGEST_SIZE]
 
     def packed(self) -> bytes:
-        return _HEAD.pack(self.meaningful, self.added_at) + self.digests
+        # An absurd addedAt (past 2^63) stays later than any scope's start.
+        return _HEAD.pack(self.meaningful, min(self.added_at, _LATEST)) + self.digests
 
     @classmethod
     def unpack(cls, packed: bytes) -> ItemFacts:
