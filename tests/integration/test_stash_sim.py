@@ -30,6 +30,8 @@ from stash2plex.common.stash import (
     StashQueryError,
     StashUnavailable,
 )
+from stash2plex.common.stash.client import _CompareScenesAnswer
+from stash2plex.common.stash.models import Scene
 from tests.harness.net import free_port
 from tests.sims.stash import StashData, StashSim, make_scenes
 from tests.sims.stash.fixtures import SIM_API_KEY, StashSimFactory
@@ -482,3 +484,36 @@ async def test_process_mode_answers_version(sim_process: str) -> None:
         assert (await stash.version()).version == "v0.30.1"
         page = await stash.find_scenes_page(1, 10)
     assert page.count == 5
+
+
+# -- a reconciliation page, read straight from the answer's bytes -------------------------------
+
+
+async def test_a_compare_page_read_from_its_bytes_equals_the_page_read_through_dicts(stash_sim: StashSim) -> None:
+    async with client(stash_sim) as stash:
+        page = await stash.compare_scenes_page(2, 7)
+        data = (await stash._execute("CompareScenes", {"page": 2, "per_page": 7}))["findScenes"]
+    assert page.count == data["count"] == len(stash_sim.data.scenes)
+    assert page.scenes == tuple(Scene.model_validate(s) for s in data["scenes"])
+    assert [s.id for s in page.scenes] == [str(i) for i in sorted(stash_sim.data.scenes)[7:14]]
+
+
+async def test_a_compare_page_fails_as_every_other_request_fails(stash_sim: StashSim) -> None:
+    stash_sim.faults.fail_with_status(502, times=1)
+    stash_sim.faults.lock_database(times=1)
+    async with client(stash_sim) as stash:
+        assert len((await stash.compare_scenes_page(1, 5)).scenes) == 5  # both ridden out
+        assert [r.status for r in stash_sim.requests.graphql("CompareScenes")] == [502, 200, 200]
+        stash_sim.faults.lock_database()
+        with pytest.raises(StashUnavailable, match="database is locked"):
+            await stash.compare_scenes_page(1, 5)
+        stash_sim.faults.reset()
+        with pytest.raises(StashQueryError, match="per_page"):  # Stash's 422: not retried
+            await stash._execute_as("CompareScenes", {"page": 1, "per_page": "five"}, _CompareScenesAnswer)
+        stash_sim.stop()
+        with pytest.raises(StashUnavailable, match="unreachable"):
+            await stash.compare_scenes_page(1, 5)
+    stash_sim.start()
+    async with client(stash_sim, api_key="wrong") as stash:
+        with pytest.raises(StashAuthError):
+            await stash.compare_scenes_page(1, 5)

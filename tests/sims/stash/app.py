@@ -34,6 +34,7 @@ from starlette.routing import Route
 from tests.sims.stash.execution import SimExecutor
 from tests.sims.stash.faults import Faults
 from tests.sims.stash.images import ImageKind, jpeg
+from tests.sims.stash.plain_execution import PlainExecutor, Plan
 from tests.sims.stash.request_log import RecordedRequest, RequestLog
 from tests.sims.stash.resolvers import RequestContext, field_resolver, query_root
 from tests.sims.stash.store import StashData
@@ -67,10 +68,11 @@ def _gql_error(message: str, code: str, locations: list[dict[str, int]] | None =
 
 
 class _Prepared:
-    """A query parsed and validated once: clients send the same few texts over and over."""
+    """A query parsed and validated once (and planned per operation): clients send the same few texts over and over."""
 
     def __init__(self, document: DocumentNode | None, parse_error: GraphQLError | None, errors: list[GraphQLError]):
         self.document, self.parse_error, self.errors = document, parse_error, errors
+        self.plans: dict[str | None, Plan | None] = {}
 
 
 def _prepare(schema: GraphQLSchema, query: str, cache: dict[str, _Prepared]) -> _Prepared:
@@ -99,6 +101,7 @@ class _Handlers:
     def __init__(self, state: SimState) -> None:
         self.state = state
         self._prepared: dict[str, _Prepared] = {}
+        self._plain = PlainExecutor(state.schema)
 
     # -- shared gatekeeping ------------------------------------------------------------------
 
@@ -168,6 +171,7 @@ class _Handlers:
         document: DocumentNode | None = None
         parse_error: GraphQLError | None = None
         validation_errors: list[GraphQLError] = []
+        prepared: _Prepared | None = None
         if isinstance(query, str) and query.strip():
             prepared = _prepare(self.state.schema, query, self._prepared)
             document, parse_error, validation_errors = prepared.document, prepared.parse_error, prepared.errors
@@ -202,11 +206,15 @@ class _Handlers:
         if locked:
             record.fault = "db_locked"
         context = RequestContext(self.state.data, self._base_url(request), self.state.api_key, db_locked=locked)
+        root = query_root(context)
         with self.state.data.lock:
+            data = self._plainly(prepared, operation_name, variables, root)
+            if data is not None:
+                return JSONResponse({"data": data})
             result = execute_sync(
                 self.state.schema,
                 document,
-                root_value=query_root(context),
+                root_value=root,
                 context_value=context,
                 variable_values=variables,
                 operation_name=operation_name,
@@ -222,6 +230,17 @@ class _Handlers:
             answer["errors"] = [e.formatted for e in result.errors]
         answer["data"] = result.data
         return JSONResponse(answer)
+
+    def _plainly(
+        self, prepared: _Prepared | None, operation_name: str | None, variables: Any, root: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The answer's data by the document's plan, or None when graphql-core answers (:mod:`.plain_execution`)."""
+        if prepared is None or prepared.document is None or not isinstance(variables, dict):
+            return None
+        if operation_name not in prepared.plans:
+            prepared.plans[operation_name] = self._plain.plan(prepared.document, operation_name)
+        plan = prepared.plans[operation_name]
+        return self._plain.execute(plan, variables, root) if plan is not None else None
 
     # -- images -----------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 """The simulator's records rendered as Stash's GraphQL objects.
 
-Objects are dicts keyed by schema field name. Related objects are zero-argument
-callables (or callables taking the field's arguments) so they are only built when
-a query selects them; fields a dict lacks get their zero value (see
-:func:`tests.sims.stash.schema.zero_value`).
+Objects are dicts keyed by schema field name. Related objects (and image URLs, which
+cost a timestamp each) are zero-argument callables (or callables taking the field's
+arguments) so they are only built when a query selects them; fields a dict lacks get
+their zero value (see :func:`tests.sims.stash.schema.zero_value`).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class Renderer:
                 self.studio(data.studios[studio.parent_id]) if studio.parent_id in data.studios else None
             ),
             "child_studios": lambda: [self.studio(s) for s in data.studios.values() if s.parent_id == studio.id],
-            "image_path": self._image_url(f"/studio/{studio.id}/image", studio.updated_at, studio.has_image),
+            "image_path": lambda: self._image_url(f"/studio/{studio.id}/image", studio.updated_at, studio.has_image),
             "scene_count": count,
             "created_at": lambda: self.time(studio.created_at),
             "updated_at": lambda: self.time(studio.updated_at),
@@ -189,7 +189,7 @@ class Renderer:
             "name": tag.name,
             "description": tag.description,
             "aliases": list(tag.aliases),
-            "image_path": self._image_url(f"/tag/{tag.id}/image", tag.updated_at, tag.has_image),
+            "image_path": lambda: self._image_url(f"/tag/{tag.id}/image", tag.updated_at, tag.has_image),
             "scene_count": count,
             "parents": lambda: [self.tag(data.tags[i]) for i in tag.parent_ids if i in data.tags],
             "children": lambda: [self.tag(t) for t in children()],
@@ -212,7 +212,9 @@ class Renderer:
             "date": group.date,
             "synopsis": group.synopsis,
             "studio": lambda: self.studio(data.studios[group.studio_id]) if group.studio_id in data.studios else None,
-            "front_image_path": self._image_url(f"/group/{group.id}/frontimage", group.updated_at, group.has_image),
+            "front_image_path": lambda: self._image_url(
+                f"/group/{group.id}/frontimage", group.updated_at, group.has_image
+            ),
             "scene_count": count,
             "sub_groups": lambda: [
                 {"group": self.group(data.groups[i]), "description": None} for i in group.sub_group_ids

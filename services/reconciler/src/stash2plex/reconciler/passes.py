@@ -4,9 +4,10 @@
    with a few facts per item (:mod:`.plex_side`), page by page in a worker thread.
 2. **Stash** (``"stash"``): pages of scenes in id order (only those changed since the scope's
    start for 24 h / 7 d: Stash's text comparison is widened, the exact moment applied here), the
-   next page requested while this one is compared. For each page the sync records are read (a
-   bounded number at once), each scene is judged (:mod:`.compare`), Plex is asked to scan the
-   folders of scenes it lacks, and the page's gaps are published (:mod:`.gaps`).
+   next page requested while this one is compared. For each page the sync records are read
+   (pipelined, a bounded number in flight: :mod:`.records`), each scene is judged
+   (:mod:`.compare`), Plex is asked to scan the folders of scenes it lacks, and the page's gaps are
+   published (:mod:`.gaps`).
 3. **Plex only** (``"plex_only"``): items no scene claimed are ``missing_in_stash``. A scoped pass
    has not seen every scene, so it looks only at items Plex added within the scope and asks Stash
    for each one's scene by GUID and path.
@@ -18,6 +19,7 @@ Plex index and the set of items a scene claimed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,10 +36,10 @@ from stash2plex.reconciler import metrics
 from stash2plex.reconciler.compare import Verdict, judge
 from stash2plex.reconciler.gaps import GapPublisher
 from stash2plex.reconciler.plex_side import PlexLibrary, PlexReader, folder_of
+from stash2plex.reconciler.records import RecordReader, parse_record
 from stash2plex.reconciler.settings import ReconcilerSettings
 from stash2plex.syncer.mapping import desired_metadata
 from stash2plex.syncer.plex_listing import IndexedItem
-from stash2plex.syncer.sync_record import SyncRecord, SyncRecords
 from stash2plex.syncer.writer import PlexWriter
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ class ReconciliationPass:
         self,
         settings: ReconcilerSettings,
         stash: StashClient,
-        records: SyncRecords,
+        records: RecordReader,
         reader: PlexReader,
         publisher: GapPublisher,
         circuit_open: CircuitCheck,
@@ -118,27 +120,39 @@ class ReconciliationPass:
         self.photo_base = str(stash_url).rstrip("/") if stash_url else None
         self.claimed: set[str] = set()
         self.scanned: set[tuple[str, bool]] = set()
-        self.record_slots = asyncio.Semaphore(self.options.concurrency)
 
     async def run(self) -> None:
         tally = self.tally
         since = tally.scope.since(tally.started_at)
 
+        # The index is a million-odd long-lived objects. Left to the cyclic collector, every full
+        # collection walks all of them (~0.3 s at 100,000 items, twenty-odd times a pass); frozen,
+        # they are not walked, while refcounting still frees them when the pass lets go. The
+        # collector gets them back when the pass ends (only one pass runs in a process).
+        freezing = True
+
         def on_plex(seen: int, total: int | None) -> None:
             tally.plex_items, tally.plex_total = seen, total
+            if freezing:  # a cancelled pass's reader thread reads on: it freezes nothing after the end
+                gc.freeze()  # the page just indexed stays for the pass
 
-        library = await asyncio.to_thread(self.reader.read, on_plex)
-        tally.plex_items = len(library)
-        log.info("pass %s: %d Plex item(s) in %d library(ies)", tally.pass_id, len(library), len(library.sections))
+        try:
+            library = await asyncio.to_thread(self.reader.read, on_plex)
+            gc.freeze()
+            tally.plex_items = len(library)
+            log.info("pass %s: %d Plex item(s) in %d library(ies)", tally.pass_id, len(library), len(library.sections))
 
-        tally.phase, tally.stash_started = "stash", self.clock_s()
-        await self._stash_side(library, since)
-        await self.publisher.flush()
+            tally.phase, tally.stash_started = "stash", self.clock_s()
+            await self._stash_side(library, since)
+            await self.publisher.flush()
 
-        tally.phase = "plex_only"
-        await self._plex_only(library, since)
-        await self.publisher.flush()
-        tally.scenes_total = tally.scenes_compared
+            tally.phase = "plex_only"
+            await self._plex_only(library, since)
+            await self.publisher.flush()
+            tally.scenes_total = tally.scenes_compared
+        finally:
+            freezing = False
+            gc.unfreeze()
 
     # -- Stash, page by page -----------------------------------------------------------------
     async def _stash_side(self, library: PlexLibrary, since: datetime | None) -> None:
@@ -165,15 +179,13 @@ class ReconciliationPass:
             if not upcoming.done():
                 upcoming.cancel()
 
-    async def _record(self, scene_id: str) -> SyncRecord | None:
-        async with self.record_slots:
-            return await self.records.get(scene_id)
-
     async def _compare(self, scenes: list[Scene], library: PlexLibrary) -> None:
-        records = await asyncio.gather(*(self._record(s.id) for s in scenes))
+        # As stored: a record is parsed when its scene is judged (a page of parsed records is ~7 MB).
+        values = await self.records.values([s.id for s in scenes])
         found: list[tuple[Scene, Verdict]] = []
         strict, preserve = self.match.strict, self.write.preserve_plex_edits
-        for n, (scene, record) in enumerate(zip(scenes, records, strict=True), start=1):
+        for n, (scene, value) in enumerate(zip(scenes, values, strict=True), start=1):
+            record = parse_record(scene.id, value)
             desired = desired_metadata(scene, self.fields, self.write, photo_base_url=self.photo_base)
             match = library.index.lookup(PlexWriter.query(desired), strict=strict)
             verdict = judge(scene, desired, match, record, library.facts, preserve_plex_edits=preserve)

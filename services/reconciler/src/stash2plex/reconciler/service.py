@@ -47,13 +47,13 @@ from stash2plex.reconciler.history import PassHistory
 from stash2plex.reconciler.lease import LeaseLostError, PassLease
 from stash2plex.reconciler.passes import PassAbortedError, ReconciliationPass, Tally
 from stash2plex.reconciler.plex_side import PlexReader
+from stash2plex.reconciler.records import RecordReader
 from stash2plex.reconciler.settings import ReconcilerSettings
 from stash2plex.syncer.circuit import CircuitState
 from stash2plex.syncer.errors import classify
 from stash2plex.syncer.locks import this_process
 from stash2plex.syncer.plex import connect
 from stash2plex.syncer.plex_listing import PlexListing
-from stash2plex.syncer.sync_record import SyncRecords
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,8 @@ class Reconciler:
         assert self.stash is not None
         metrics.PASS_RUNNING.set(1)
         started = self.clock_s()
-        records = SyncRecords(await self.js.key_value(topology.SYNC_RECORDS_BUCKET))
+        await self.js.key_value(topology.SYNC_RECORDS_BUCKET)  # as before: no bucket, no pass
+        records = RecordReader(self.js, self.options.concurrency)
         listing = PlexListing(PlexConnection(self.settings))
         reader = PlexReader(
             listing, self.settings.paths.mapper(), self.settings.syncer.match, self.options.plex_page_size
