@@ -84,6 +84,13 @@ def test_the_paths_regex_matches_the_paths_whatever_their_ascii_case_and_nothing
         assert pattern.search(path.translate(ASCII_UPPER))
         assert not pattern.search(path + "/x.mp4")
         assert not pattern.search("/prefix" + path)
+        if path[:-1] and not any(re.fullmatch(re.escape(w), path[:-1], re.IGNORECASE) for w in wanted):
+            assert not pattern.search(path[:-1])  # the shared beginning alone is not a match
+
+
+def test_the_shared_folder_is_written_once() -> None:
+    value = paths_regex(["/media/Clips/a.mp4", "/media/Clips/b.mp4", "/media/Movies/c.mkv"])["path"]["value"]
+    assert value == "(?i)^/media/(?:Clips/a\\.mp4|Clips/b\\.mp4|Movies/c\\.mkv)$"
 
 
 def test_only_metacharacters_are_escaped() -> None:

@@ -9,6 +9,7 @@ until SIGINT/SIGTERM. Faults are switched over HTTP: ``POST /__sim/faults``.
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     sim.start()
+    gc.collect()
+    gc.freeze()  # the generated library and the parsed schema stay: full collections need not walk them
     print(f"stash sim listening on {sim.url}", flush=True)
     while not stopping.wait(0.5):
         pass

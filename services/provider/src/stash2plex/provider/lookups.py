@@ -162,9 +162,11 @@ class SceneLookups:
         if len(paths) == 1:
             answer = {paths[0]: tuple(found)}
         else:
-            answer = {
-                path: tuple(s for s in found if any(fold(f.path) == fold(path) for f in s.files)) for path in paths
-            }
+            at: dict[str, list[ProviderScene]] = {}
+            for scene in found:
+                for folded in {fold(f.path) for f in scene.files}:
+                    at.setdefault(folded, []).append(scene)
+            answer = {path: tuple(at.get(fold(path), ())) for path in paths}
         for path, scenes in answer.items():
             self.at_path.put(path, scenes)
         return answer

@@ -7,8 +7,11 @@ a filter, so every lookup also brings what the metadata answer needs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from stash2plex.common.stash.client import StashClient
 from stash2plex.common.stash.models import Scene
@@ -33,8 +36,18 @@ class ProviderStashClient(StashClient):
         if ids is None and scene_filter is None:
             raise ValueError("give ids or a scene filter")
         variables = {"ids": list(ids) if ids is not None else None, "scene_filter": scene_filter, "per_page": limit}
-        data = await self._execute(OPERATION, variables)
-        return [ProviderScene.model_validate(scene) for scene in data["findScenes"]["scenes"]]
+        answer = await self._execute_as(OPERATION, variables, _ProviderAnswer)  # validated from the bytes
+        return list(answer.findScenes.scenes)
+
+
+class _ProviderFound(BaseModel):
+    scenes: tuple[ProviderScene, ...] = ()
+
+
+class _ProviderAnswer(BaseModel):
+    """The ``data`` of a ``ProviderFindScenes`` answer."""
+
+    findScenes: _ProviderFound  # noqa: N815 - the field as Stash names it
 
 
 def path_equals(path: str) -> dict[str, Any]:
@@ -54,9 +67,14 @@ def literal_regex(text: str) -> str:
 
 
 def paths_regex(paths: Sequence[str]) -> dict[str, Any]:
-    """Files at any of ``paths``, ignoring case: one scan of Stash's files for a whole batch."""
-    alternatives = "|".join(literal_regex(p) for p in paths)
-    return {"path": {"value": f"(?i)^(?:{alternatives})$", "modifier": "MATCHES_REGEX"}}
+    """Files at any of ``paths``, ignoring case: one scan of Stash's files for a whole batch.
+
+    The paths' common beginning (a library's folder) is written once, before the alternatives:
+    the same files match, and a backtracking regex engine stops comparing it fifty times a file.
+    """
+    shared = os.path.commonprefix(list(paths))
+    alternatives = "|".join(literal_regex(p[len(shared) :]) for p in paths)
+    return {"path": {"value": f"(?i)^{literal_regex(shared)}(?:{alternatives})$", "modifier": "MATCHES_REGEX"}}
 
 
 def path_contains(text: str) -> dict[str, Any]:

@@ -142,8 +142,9 @@ class StashClient:
         """Each of these scenes by id, in one request; None for an id Stash does not have."""
         if not scene_ids:
             return {}
-        data = await self._execute("FindScenesByIds", {"ids": list(scene_ids), "per_page": len(scene_ids)})
-        found = {scene.id: scene for scene in (Scene.model_validate(s) for s in data["findScenes"]["scenes"])}
+        variables = {"ids": list(scene_ids), "per_page": len(scene_ids)}
+        answer = await self._execute_as("FindScenesByIds", variables, _ScenesByIdsAnswer)
+        found = {scene.id: scene for scene in answer.findScenes.scenes}
         return {scene_id: found.get(scene_id) for scene_id in scene_ids}
 
     async def find_scenes_page(
@@ -390,6 +391,16 @@ class StashClient:
 class _FoundScenes(BaseModel):
     count: int
     scenes: tuple[Scene, ...] = ()
+
+
+class _SomeScenes(BaseModel):
+    scenes: tuple[Scene, ...] = ()
+
+
+class _ScenesByIdsAnswer(BaseModel):
+    """The ``data`` of a ``FindScenesByIds`` answer."""
+
+    findScenes: _SomeScenes  # noqa: N815 - the field as Stash names it
 
 
 class _CompareScenesAnswer(BaseModel):
