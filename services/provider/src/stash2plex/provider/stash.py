@@ -72,7 +72,7 @@ def paths_regex(paths: Sequence[str]) -> dict[str, Any]:
     The paths' common beginning (a library's folder) is written once, before the alternatives:
     the same files match, and a backtracking regex engine stops comparing it fifty times a file.
     """
-    shared = os.path.commonprefix(list(paths))
+    shared = os.path.commonprefix(list(paths))  # noqa: RUF071 - characters are meant: any shared text, not only whole folders
     alternatives = "|".join(literal_regex(p[len(shared) :]) for p in paths)
     return {"path": {"value": f"(?i)^{literal_regex(shared)}(?:{alternatives})$", "modifier": "MATCHES_REGEX"}}
 
