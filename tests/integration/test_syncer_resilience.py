@@ -30,6 +30,7 @@ async def test_sigkill_at_random_points_loses_nothing(
     scenes = sorted(libraries.rating_keys)
     libraries.plex.faults.latency(0.01)  # jobs take long enough to be killed in the middle of
     syncer = start_syncer(broker, libraries, tmp_path)
+    syncer.wait_ready(check="circuit")  # its streams exist before the first job is published
     try:
         for round_no in range(5):
             for scene_id in scenes:
