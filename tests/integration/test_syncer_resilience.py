@@ -85,6 +85,8 @@ async def test_two_replicas_share_the_work(
     first = start_syncer(broker, libraries, tmp_path, name="syncer-1")
     second = start_syncer(broker, libraries, tmp_path, name="syncer-2")
     try:
+        first.wait_ready(check="circuit")
+        second.wait_ready(check="circuit")
         for round_no in range(3):  # edits of one scene arriving while its job is in flight
             for scene_id in scenes[:50]:
                 libraries.stash.data.update_scene(scene_id, details=f"edit {round_no}")
