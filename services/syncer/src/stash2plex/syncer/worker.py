@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 LOCKED_RETRY_S = 0.5
 HELD_RETRY_S = 1.0
 """A job that failed because the circuit just opened comes back this soon once fetching resumes."""
+LOCK_RELEASE_WAIT_S = 2.0
+"""On shutdown, lock releases still on their way get this long."""
 JOBS_PER_PLEX_SLOT = 3
 """Jobs in flight per Plex request slot: while a job waits on Stash, NATS or a shared read, others keep
 the slots busy with their edits (at 2, 16 slots and Plex at 50 ms gave about 140 jobs/s; at 3, 160)."""
@@ -111,6 +113,7 @@ class Syncer:
         self._loops: list[asyncio.Task[None]] = []
         self._subscriptions: list[JetStreamContext.PullSubscription] = []
         self._jobs: set[asyncio.Task[None]] = set()
+        self._releases: set[asyncio.Task[None]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
     def consumer_configs(self) -> list[tuple[str, ConsumerConfig]]:
@@ -161,6 +164,8 @@ class Syncer:
                 task.cancel()  # their messages are nak'ed in the handler's cleanup
             with contextlib.suppress(Exception):
                 await asyncio.gather(*pending, return_exceptions=True)
+        if self._releases:
+            await asyncio.wait(self._releases, timeout=LOCK_RELEASE_WAIT_S)
         for sub in self._subscriptions:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -275,13 +280,22 @@ class Syncer:
         finally:
             refresher.cancel()
             await asyncio.gather(refresher, return_exceptions=True)
-            await self.locks.release(held.scene_id, held.revision)
+            self._release_soon(held)
         await msg.ack()
         metrics.JOBS.labels("synced" if edited else "unchanged").inc()
         metrics.LAST_SUCCESS.set(self.clock())
         transition = await self.circuit.record_success()
         if transition is not None and transition.closed:
             await self._recovered()
+
+    def _release_soon(self, held: HeldLock) -> None:
+        """Give the lock back without the job waiting for the broker's answer: the record is stored
+        already, and this process takes over a lock of its own it no longer holds at once."""
+        assert self.locks is not None
+        self.locks.held.discard(held.scene_id)
+        task = asyncio.create_task(self.locks.release(held.scene_id, held.revision))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
 
     async def _refresh_lock(self, held: HeldLock) -> None:
         """Keep a long job's lock from expiring under it."""
