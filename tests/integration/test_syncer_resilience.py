@@ -127,3 +127,25 @@ async def test_a_scene_lock_admits_one_holder_and_frees_itself(js: JetStreamCont
     assert await two.acquire("43") is not None  # other scenes are free
     await one.release("42", held)
     assert await two.acquire("42") is not None
+
+
+async def test_a_late_lock_delete_leaves_the_next_job_holding_the_scene(js: JetStreamContext) -> None:
+    """The syncer forgets a lock at once and deletes it after the ack: a job of the same process that
+    took the scene over in between must keep it, or a third job could run on the scene beside it."""
+    from stash2plex.common.settings import NatsSettings
+    from stash2plex.common.topology import LOCKS_BUCKET, ensure_topology
+    from stash2plex.syncer.locks import SceneLocks
+
+    await ensure_topology(js, NatsSettings())
+    kv = await js.key_value(LOCKS_BUCKET)
+    ours, other = SceneLocks(kv, "replica-1"), SceneLocks(kv, "replica-2")
+    first = await ours.acquire("7")
+    assert first is not None
+    ours.held.discard("7")  # the job is done; its delete is still on its way
+    second = await ours.acquire("7")
+    assert second is not None
+    assert second != first
+    await ours.delete("7", first)  # the late delete arrives
+    assert "7" in ours.held
+    assert await other.acquire("7") is None
+    assert await ours.acquire("7") is None  # not even this process may run the scene twice

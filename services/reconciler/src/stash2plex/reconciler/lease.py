@@ -9,13 +9,13 @@ process of this host that no longer exists is taken over at once (as the syncer'
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
+from stash2plex.common.kv import delete_at_revision
 from stash2plex.common.reconciliation import LEASE_KEY, PassProgress
 from stash2plex.syncer.locks import holder_is_dead
 
@@ -51,8 +51,7 @@ class PassLease:
                 return holder
             seen = holder or seen
             log.warning("taking over the reconciliation lease of %s, which is gone", holder.holder if holder else "?")
-            with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
-                await self.kv.delete(LEASE_KEY, last=entry.revision)
+            await delete_at_revision(self.kv, LEASE_KEY, entry.revision)
         return seen
 
     async def refresh(self, progress: PassProgress) -> None:
@@ -68,8 +67,7 @@ class PassLease:
     async def release(self) -> None:
         if self.revision is None:
             return
-        with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
-            await self.kv.delete(LEASE_KEY, last=self.revision)
+        await delete_at_revision(self.kv, LEASE_KEY, self.revision)
         self.revision = None
 
 

@@ -10,12 +10,13 @@ running job keeps pushing back with :meth:`SceneLocks.refresh`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
+
+from stash2plex.common.kv import delete_at_revision
 
 HOST = socket.gethostname()
 
@@ -69,8 +70,7 @@ class SceneLocks:
                 continue  # released in between: try again
             if not self._stale(scene_id, (entry.value or b"").decode()):
                 return None
-            with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
-                await self.kv.delete(self.key(scene_id), last=entry.revision)
+            await delete_at_revision(self.kv, self.key(scene_id), entry.revision)
         return None
 
     async def refresh(self, scene_id: str, revision: int) -> int:
@@ -79,5 +79,8 @@ class SceneLocks:
 
     async def release(self, scene_id: str, revision: int) -> None:
         self.held.discard(scene_id)
-        with contextlib.suppress(KeyWrongLastSequenceError, KeyNotFoundError):
-            await self.kv.delete(self.key(scene_id), last=revision)
+        await self.delete(scene_id, revision)
+
+    async def delete(self, scene_id: str, revision: int) -> None:
+        """Remove the lock at that revision only: a newer lock on the scene stays, and stays held."""
+        await delete_at_revision(self.kv, self.key(scene_id), revision)

@@ -290,10 +290,11 @@ class Syncer:
 
     def _release_soon(self, held: HeldLock) -> None:
         """Give the lock back without the job waiting for the broker's answer: the record is stored
-        already, and this process takes over a lock of its own it no longer holds at once."""
+        already, and a job of this process that comes for the scene meanwhile takes the lock over as
+        one it no longer holds (and keeps it: the late delete names the old revision)."""
         assert self.locks is not None
         self.locks.held.discard(held.scene_id)
-        task = asyncio.create_task(self.locks.release(held.scene_id, held.revision))
+        task = asyncio.create_task(self.locks.delete(held.scene_id, held.revision))
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
 
