@@ -17,6 +17,19 @@ from tests.harness.net import free_port
 SERVICES = ("ingest", "syncer", "reconciler", "provider")
 
 
+def connected_env(broker_url: str, data_dir: Path, stash: Any, plex: Any, **extra: str) -> dict[str, str]:
+    """Settings that point a service at the broker and at simulated Stash and Plex (``StashSim``, ``PlexSim``)."""
+    return {
+        "STASH2PLEX_NATS__URL": broker_url,
+        "STASH2PLEX_DATA_DIR": str(data_dir),
+        "STASH2PLEX_STASH__URL": stash.url,
+        "STASH2PLEX_STASH__API_KEY": stash.api_key or "",
+        "STASH2PLEX_PLEX__URL": plex.url,
+        "STASH2PLEX_PLEX__TOKEN": plex.token or "",
+        **extra,
+    }
+
+
 class ServiceProcess:
     """``python -m stash2plex.<name>`` with its own port and the given settings."""
 

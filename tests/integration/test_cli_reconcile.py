@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 
 from tests.harness.broker import Broker
 from tests.harness.reconciler import reconciler_process
+from tests.harness.services import connected_env
 from tests.integration.test_cli_status import cli
 from tests.integration.test_reconciler_passes import libraries
 from tests.sims.plex.sim import PlexSimFactory
@@ -24,14 +25,7 @@ async def test_reconcile_follows_a_pass_to_its_end_and_status_lists_it(
     plex_sim_factory: PlexSimFactory,
 ) -> None:
     stash, plex = libraries(stash_sim_factory, plex_sim_factory)
-    env = {
-        "STASH2PLEX_NATS__URL": broker.url,
-        "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
-        "STASH2PLEX_STASH__URL": stash.url,
-        "STASH2PLEX_STASH__API_KEY": stash.api_key or "",
-        "STASH2PLEX_PLEX__URL": plex.url,
-        "STASH2PLEX_PLEX__TOKEN": plex.token or "",
-    }
+    env = connected_env(broker.url, tmp_path / "data", stash, plex)
     with reconciler_process(env, tmp_path) as service:
         service.wait_ready(check="nats")
         done = await asyncio.to_thread(cli, "reconcile", "--scope", "7d", "--json", url=broker.url)

@@ -19,6 +19,7 @@ from stash2plex.reconciler.service import Reconciler
 from stash2plex.reconciler.settings import ReconcilerSettings
 from tests.harness.broker import Broker
 from tests.harness.reconciler import reconciler_process
+from tests.harness.services import connected_env
 from tests.harness.syncer import wait_until
 from tests.sims.plex.model import Library
 from tests.sims.plex.sim import PlexSim, PlexSimFactory
@@ -125,17 +126,11 @@ async def test_two_reconcilers_scheduled_at_the_same_moment_run_one_pass(
     plex_sim_factory: PlexSimFactory,
 ) -> None:
     stash, plex = libraries(stash_sim_factory, plex_sim_factory)
-    env = {
-        "STASH2PLEX_NATS__URL": broker.url,
-        "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
-        "STASH2PLEX_STASH__URL": stash.url,
-        "STASH2PLEX_STASH__API_KEY": stash.api_key or "",
-        "STASH2PLEX_PLEX__URL": plex.url,
-        "STASH2PLEX_PLEX__TOKEN": plex.token or "",
-        "STASH2PLEX_LOG__FORMAT": "text",
-        # Every 10 seconds, on both: they fire at the same moments.
-        "STASH2PLEX_RECONCILER__INTERVAL": "* * * * * */10",
-    }
+    # Every 10 seconds, on both: they fire at the same moments.
+    env = connected_env(
+        broker.url, tmp_path / "data", stash, plex,
+        STASH2PLEX_LOG__FORMAT="text", STASH2PLEX_RECONCILER__INTERVAL="* * * * * */10",
+    )  # fmt: skip
     first, second = reconciler_process(env, tmp_path, "first"), reconciler_process(env, tmp_path, "second")
     with first, second:
         first.wait_ready(check="nats")

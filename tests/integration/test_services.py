@@ -15,7 +15,7 @@ import nats
 import pytest
 
 from tests.harness.broker import Broker
-from tests.harness.services import SERVICES, ServiceProcess
+from tests.harness.services import SERVICES, ServiceProcess, connected_env
 from tests.sims.plex.sim import PlexSim
 from tests.sims.stash.server import StashSim
 
@@ -132,14 +132,7 @@ def test_container_healthcheck_command_follows_the_service(broker: Broker, tmp_p
 
 
 def configured_env(broker: Broker, tmp_path: Path, stash: StashSim, plex: PlexSim) -> dict[str, str]:
-    return {
-        "STASH2PLEX_NATS__URL": broker.url,
-        "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
-        "STASH2PLEX_STASH__URL": stash.url,
-        "STASH2PLEX_STASH__API_KEY": stash.api_key or "",
-        "STASH2PLEX_PLEX__URL": plex.url,
-        "STASH2PLEX_PLEX__TOKEN": plex.token or "",
-    }
+    return connected_env(broker.url, tmp_path / "data", stash, plex)
 
 
 def test_with_stash_and_plex_answering_the_service_is_ready(

@@ -172,10 +172,7 @@ class StashClient:
         """
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page start at 1")
-        scene_filter: dict[str, Any] | None = None
-        if updated_since is not None:
-            value = greater_than_value(updated_since, await self._server_zone())
-            scene_filter = {"updated_at": {"value": value, "modifier": "GREATER_THAN"}}
+        scene_filter = await self._updated_after(updated_since)
         variables = {
             "page": page,
             "per_page": per_page,
@@ -198,13 +195,17 @@ class StashClient:
         """
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page start at 1")
-        scene_filter: dict[str, Any] | None = None
-        if updated_since is not None:
-            value = greater_than_value(updated_since, await self._server_zone())
-            scene_filter = {"updated_at": {"value": value, "modifier": "GREATER_THAN"}}
+        scene_filter = await self._updated_after(updated_since)
         variables = {"page": page, "per_page": per_page, "scene_filter": scene_filter}
         found = (await self._execute_as("CompareScenes", variables, _CompareScenesAnswer)).findScenes
         return ScenePage(page=page, per_page=per_page, count=found.count, scenes=found.scenes)
+
+    async def _updated_after(self, moment: datetime | None) -> dict[str, Any] | None:
+        """The ``scene_filter`` for scenes updated after ``moment`` (None: no filter), in Stash's local time."""
+        if moment is None:
+            return None
+        value = greater_than_value(moment, await self._server_zone())
+        return {"updated_at": {"value": value, "modifier": "GREATER_THAN"}}
 
     async def _server_zone(self) -> tzinfo | None:
         """Stash's UTC offset, read from its newest timestamp and re-read hourly (daylight saving)."""
