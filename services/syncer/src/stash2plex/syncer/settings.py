@@ -19,7 +19,7 @@ class SyncerOptions(ListenSettings):
 
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="TCP port of the syncer HTTP server.")
     concurrency_min: int = Field(
-        default=1, ge=1, le=256, description="Fewest Plex requests in flight per replica (jobs: three times as many)."
+        default=1, ge=1, le=256, description="Fewest Plex requests in flight per replica (jobs: four times as many)."
     )
     concurrency_max: int = Field(
         default=4,
