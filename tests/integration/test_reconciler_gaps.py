@@ -151,6 +151,7 @@ async def test_a_pass_finds_each_gap_and_after_the_syncer_a_second_finds_none_ac
     env = syncer_env(broker, libraries, tmp_path, STASH2PLEX_PATHS__RULES=json.dumps(RULES))
     syncer = start_syncer(broker, libraries, tmp_path, STASH2PLEX_PATHS__RULES=json.dumps(RULES))
     try:
+        syncer.wait_ready(check="circuit")  # its streams and buckets exist before jobs and records are looked at
         for scene_id in seeded.synced_first:  # synced once, as hooks would have
             job = SyncJob(scene_id=str(scene_id), reason=SyncReason.MANUAL)
             await js.publish(job.subject, job.to_bytes(), headers={"Nats-Msg-Id": job.msg_id})

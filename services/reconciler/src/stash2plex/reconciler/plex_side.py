@@ -176,13 +176,7 @@ class PlexReader:
             "X-Plex-Container-Start": str(start),
             "X-Plex-Container-Size": str(self.page_size),
         }
-        server = self.listing.server()
-        key = f"/library/sections/{section_id}/all"
-        response = server._session.get(
-            server.url(key), headers=server._headers(), params=params, timeout=server._timeout
-        )
-        content: bytes = response.content
-        return content
+        return self.listing.get_bytes(f"/library/sections/{section_id}/all", params)
 
     def _pages(self, section_id: str) -> Iterator[tuple[list[IndexedItem], list[ItemFacts], int]]:
         """The section's pages in order; once the total is known, page n+1 is fetched while page n is parsed."""

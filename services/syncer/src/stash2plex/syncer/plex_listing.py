@@ -103,11 +103,16 @@ class PlexListing:
         self.parallel = parallel
 
     def get(self, key: str, params: dict[str, str] | None = None) -> ET.Element:
+        return ET.fromstring(self.get_bytes(key, params))  # noqa: S314 - the operator's own Plex, parsed as plexapi does
+
+    def get_bytes(self, key: str, params: dict[str, str] | None = None) -> bytes:
+        """What Plex answers, unparsed, through plexapi's session and headers (for callers with their own parser)."""
         server = self.server()
         response = server._session.get(
             server.url(key), headers=server._headers(), params=params, timeout=server._timeout
         )
-        return ET.fromstring(response.content)  # noqa: S314 - the operator's own Plex, parsed as plexapi does
+        content: bytes = response.content
+        return content
 
     def sections(self) -> list[LibrarySection]:
         return parse_sections(self.get("/library/sections"))
