@@ -50,6 +50,8 @@ HELD_RETRY_S = 1.0
 """A job that failed because the circuit just opened comes back this soon once fetching resumes."""
 LOCK_RELEASE_WAIT_S = 2.0
 """On shutdown, lock releases still on their way get this long."""
+FETCH_TIMEOUT_S = 1.0
+"""A pull request's life at the server: how long one cancelled at shutdown can still deliver."""
 JOBS_PER_PLEX_SLOT = 4
 """Jobs in flight per Plex request slot: while a job waits on Stash, NATS or a shared read, others keep
 the slots busy with their edits (16 slots, Plex at 50 ms: about 140 jobs/s at 2, 155 at 3, 175 at 4;
@@ -115,6 +117,7 @@ class Syncer:
         self._subscriptions: list[JetStreamContext.PullSubscription] = []
         self._jobs: set[asyncio.Task[None]] = set()
         self._releases: set[asyncio.Task[None]] = set()
+        self._last_fetch = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
     def consumer_configs(self) -> list[tuple[str, ConsumerConfig]]:
@@ -167,6 +170,7 @@ class Syncer:
                 await asyncio.gather(*pending, return_exceptions=True)
         if self._releases:
             await asyncio.wait(self._releases, timeout=LOCK_RELEASE_WAIT_S)
+        await self._give_back_undelivered()
         for sub in self._subscriptions:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -202,7 +206,8 @@ class Syncer:
                 await self.limit.wait_for_slot()
                 continue
             try:
-                msgs = await sub.fetch(min(free, self.options.fetch_batch), timeout=1)
+                self._last_fetch = time.monotonic()
+                msgs = await sub.fetch(min(free, self.options.fetch_batch), timeout=FETCH_TIMEOUT_S)
             except (NatsTimeoutError, TimeoutError):
                 continue
             except ServiceUnavailableError:
@@ -212,11 +217,37 @@ class Syncer:
                 log.debug("fetch failed: %s", error)
                 await asyncio.sleep(1)
                 continue
-            for msg in msgs:
-                await self.limit.acquire()
+            for index, msg in enumerate(msgs):
+                try:
+                    await self.limit.acquire()
+                except asyncio.CancelledError:  # stopping while the batch waits for slots: hand the rest back
+                    await _nak_all(msgs[index:])
+                    raise
                 task = asyncio.create_task(self._handle(msg, to_job))
                 self._jobs.add(task)
                 task.add_done_callback(self._jobs.discard)
+
+    async def _give_back_undelivered(self) -> None:
+        """Nak the jobs a fetch cancelled at shutdown still brought in.
+
+        The server keeps a cancelled pull request open until it expires and may deliver into it;
+        unsubscribed, such a job would wait out ``ack_wait`` (a minute) before anyone took it. So wait
+        for the last request to expire, then hand back what arrived (nats-py queues it unread).
+        """
+        wait = self._last_fetch + FETCH_TIMEOUT_S + 0.1 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        for sub in self._subscriptions:
+            # No public way to read what no fetch asked for; without it, ack_wait hands the job on.
+            queue = getattr(getattr(sub, "_sub", None), "_pending_queue", None)
+            if queue is None:
+                continue
+            arrived = []
+            while not queue.empty():
+                msg = queue.get_nowait()
+                if JetStreamContext.is_status_msg(msg) is None:
+                    arrived.append(msg)
+            await _nak_all(arrived)
 
     # -- one job ------------------------------------------------------------------------------
     async def _handle(self, msg: Msg, to_job: Callable[[Msg], SyncJob]) -> None:
@@ -413,6 +444,13 @@ class Syncer:
             self.bucket.start_ramp()
             await self.circuit.probe_succeeded()
             log.info("Plex answers again: letting jobs through")
+
+
+async def _nak_all(msgs: list[Msg]) -> None:
+    """Give jobs back for immediate redelivery (another replica, or the next start, takes them)."""
+    for msg in msgs:
+        with contextlib.suppress(Exception):
+            await msg.nak()
 
 
 def _forget(future: asyncio.Future[Any]) -> None:
