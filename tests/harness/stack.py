@@ -18,7 +18,7 @@ import httpx
 
 from tests.harness.library import Libraries, paired_libraries
 from tests.harness.net import free_port
-from tests.harness.services import SERVICES
+from tests.harness.services import SERVICES, connected_env
 from tests.harness.syncer import FAST, ONE_EDIT_PER_SCENE
 from tests.sims.plex.model import Library
 from tests.sims.plex.sim import PlexSim
@@ -63,14 +63,9 @@ class LocalStack:
         self.nats_port, self.monitor_port = free_port(), free_port()
         self.env = {
             **os.environ,
-            "STASH2PLEX_DATA_DIR": str(self.data_dir),
-            "STASH2PLEX_NATS__URL": "",
+            **connected_env("", self.data_dir, libraries.stash, libraries.plex),  # "": the embedded broker
             "STASH2PLEX_NATS__EMBEDDED_PORT": str(self.nats_port),
             "STASH2PLEX_NATS__EMBEDDED_MONITOR_PORT": str(self.monitor_port),
-            "STASH2PLEX_STASH__URL": libraries.stash.url,
-            "STASH2PLEX_STASH__API_KEY": libraries.stash.api_key or "",
-            "STASH2PLEX_PLEX__URL": libraries.plex.url,
-            "STASH2PLEX_PLEX__TOKEN": libraries.plex.token or "",
             "STASH2PLEX_PLEX__TIMEOUT_S": "2",
             "STASH2PLEX_INGEST__TOKEN": INGEST_TOKEN,
             "STASH2PLEX_INGEST__ENTITY_PAGE_SIZE": "5",

@@ -12,7 +12,7 @@ from stash2plex.common.contracts import SyncJob, SyncReason
 from stash2plex.common.topology import DLQ_STREAM, SYNC_STREAM
 from tests.harness.broker import Broker
 from tests.harness.library import Libraries
-from tests.harness.services import ServiceProcess
+from tests.harness.services import ServiceProcess, connected_env
 
 FAST = {
     # Everything a test would otherwise wait minutes for, scaled down.
@@ -42,18 +42,8 @@ ONE_EDIT_PER_SCENE = {
 
 
 def syncer_env(broker: Broker, libraries: Libraries, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "STASH2PLEX_NATS__URL": broker.url,
-        "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
-        "STASH2PLEX_STASH__URL": libraries.stash.url,
-        "STASH2PLEX_STASH__API_KEY": libraries.stash.api_key or "",
-        "STASH2PLEX_PLEX__URL": libraries.plex.url,
-        "STASH2PLEX_PLEX__TOKEN": libraries.plex.token or "",
-        "STASH2PLEX_PLEX__TIMEOUT_S": "2",
-        **FAST,
-        **ONE_EDIT_PER_SCENE,
-        **extra,
-    }
+    settings = {"STASH2PLEX_PLEX__TIMEOUT_S": "2", **FAST, **ONE_EDIT_PER_SCENE, **extra}  # extra wins
+    return connected_env(broker.url, tmp_path / "data", libraries.stash, libraries.plex, **settings)
 
 
 def start_syncer(

@@ -18,7 +18,7 @@ import pytest
 from stash2plex.common.topology import DLQ_STREAM, STATE_BUCKET, SYNC_STREAM
 from tests.harness.cluster import NatsCluster
 from tests.harness.library import Libraries, paired_libraries
-from tests.harness.services import ServiceProcess
+from tests.harness.services import ServiceProcess, connected_env
 from tests.harness.syncer import FAST, ONE_EDIT_PER_SCENE
 from tests.sims.plex.sim import PlexSimFactory
 from tests.sims.stash.fixtures import StashSimFactory
@@ -42,19 +42,11 @@ def libraries(stash_sim_factory: StashSimFactory, plex_sim_factory: PlexSimFacto
 
 
 def cluster_env(cluster: NatsCluster, libraries: Libraries, tmp_path: Path) -> dict[str, str]:
-    return {
-        "STASH2PLEX_NATS__URL": cluster.urls,
-        "STASH2PLEX_NATS__REPLICAS": "3",
-        "STASH2PLEX_DATA_DIR": str(tmp_path / "data"),
-        "STASH2PLEX_STASH__URL": libraries.stash.url,
-        "STASH2PLEX_STASH__API_KEY": libraries.stash.api_key or "",
-        "STASH2PLEX_PLEX__URL": libraries.plex.url,
-        "STASH2PLEX_PLEX__TOKEN": libraries.plex.token or "",
-        "STASH2PLEX_PLEX__TIMEOUT_S": "2",
-        "STASH2PLEX_INGEST__TOKEN": TOKEN,
-        **FAST,
-        **ONE_EDIT_PER_SCENE,
-    }
+    return connected_env(
+        cluster.urls, tmp_path / "data", libraries.stash, libraries.plex,
+        STASH2PLEX_NATS__REPLICAS="3", STASH2PLEX_PLEX__TIMEOUT_S="2", STASH2PLEX_INGEST__TOKEN=TOKEN,
+        **FAST, **ONE_EDIT_PER_SCENE,
+    )  # fmt: skip
 
 
 class Editor:
