@@ -16,24 +16,25 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import AnyHttpUrl, SecretStr
 
 from stash2plex.common.settings import StashSettings
 from stash2plex.provider.app import create_app
+from stash2plex.provider.fastpath import ProviderFastPath
 from stash2plex.provider.settings import ProviderOptions, ProviderSettings
 from tests.sims.stash import StashSim, make_scenes
 
 pytestmark = pytest.mark.integration
 
 API_KEY = "fuzz-key-0123456789"
+SCENES = make_scenes(40, seed=5)
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[FastAPI]:
-    stash = StashSim(make_scenes(40, seed=5), api_key=API_KEY).start()
+def app() -> Iterator[ProviderFastPath]:
+    stash = StashSim(SCENES, api_key=API_KEY).start()
     provider_settings = ProviderSettings(
         stash=StashSettings(url=AnyHttpUrl(stash.url), api_key=SecretStr(API_KEY), timeout_s=5),
         provider=ProviderOptions(gaps=False),
@@ -45,10 +46,10 @@ def app() -> Iterator[FastAPI]:
 
 
 @pytest.fixture(scope="module")
-def operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+def operations(app: ProviderFastPath) -> list[tuple[str, str, dict[str, Any]]]:
     """(method, path template, operation) for every provider endpoint the OpenAPI document lists."""
     found = []
-    for path, item in app.openapi()["paths"].items():
+    for path, item in app.api.openapi()["paths"].items():
         for method, operation in item.items():
             if "Plex metadata provider" in operation.get("tags", []):
                 found.append((method.upper(), path, operation))
@@ -128,7 +129,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def test_no_request_gets_a_5xx(
-    app: FastAPI, operations: list[tuple[str, str, dict[str, Any]]], loop: asyncio.AbstractEventLoop
+    app: ProviderFastPath, operations: list[tuple[str, str, dict[str, Any]]], loop: asyncio.AbstractEventLoop
 ) -> None:
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://provider.test", timeout=10)
     seen: dict[int, int] = {}
@@ -148,3 +149,49 @@ def test_no_request_gets_a_5xx(
     finally:
         loop.run_until_complete(client.aclose())
     assert {200, 400, 404, 405} <= set(seen), seen  # the fuzz reached answers of every kind
+
+
+def test_the_documented_routes_answer_as_the_served_app_does(
+    app: ProviderFastPath, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The OpenAPI document describes FastAPI routes; Plex is served by the fast path in front of them.
+
+    Both call the same handlers: the same request gets the same status, type and bytes from either.
+    """
+    scene = next(s for s in SCENES.scenes.values() if s.files and s.performer_ids)
+    path = SCENES.file_path(scene.files[0])
+    match = json.dumps({"type": 1, "filename": path}).encode()
+    cases: list[tuple[str, str, dict[str, str], bytes]] = [
+        ("GET", "/", {}, b""),
+        ("POST", "/library/metadata/matches", {}, match),
+        ("POST", "/library/metadata/matches", {"X-Plex-Container-Size": "1"}, json.dumps({"title": "a"}).encode()),
+        ("POST", "/library/metadata/matches?X-Plex-Container-Start=1", {}, match),
+        ("POST", "/library/metadata/matches", {"X-Plex-Container-Size": "-1"}, match),
+        ("POST", "/library/metadata/matches", {}, b"{not json"),
+        ("POST", "/library/metadata/matches", {}, json.dumps({"type": 9, "filename": path}).encode()),
+        ("GET", f"/library/metadata/scene-{scene.id}", {}, b""),
+        ("GET", "/library/metadata/scene-999999", {}, b""),
+        ("GET", "/library/metadata/not-a-key", {}, b""),
+        ("GET", f"/library/metadata/scene-{scene.id}/images", {}, b""),
+        ("GET", f"/library/metadata/scene-{scene.id}/extras", {}, b""),
+        ("GET", f"/images/scene/{scene.id}/screenshot?v=3", {}, b""),
+        ("GET", f"/images/performer/{scene.performer_ids[0]}", {}, b""),
+        ("GET", "/images/scene/x1/screenshot", {}, b""),
+        ("GET", "/images/performer/999999", {}, b""),
+    ]
+
+    async def both(method: str, url: str, headers: dict[str, str], body: bytes) -> list[tuple[int, str, bytes]]:
+        answers = []
+        for target in (app, app.api):
+            transport = httpx.ASGITransport(app=target)
+            async with httpx.AsyncClient(transport=transport, base_url="http://provider.test") as client:
+                answer = await client.request(method, url, headers=headers, content=body)
+                answers.append((answer.status_code, answer.headers["content-type"], answer.content))
+        return answers
+
+    statuses = set()
+    for case in cases:
+        served, documented = loop.run_until_complete(both(*case))
+        assert served == documented, case
+        statuses.add(served[0])
+    assert {200, 400, 404} <= statuses, statuses

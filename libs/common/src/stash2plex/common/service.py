@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from stash2plex.common.logs import configure_logging
 from stash2plex.common.settings import CommonSettings, ListenSettings, SettingsError, load_settings
@@ -23,7 +23,7 @@ def run_service(
     service: str,
     settings_cls: type[S],
     listen: Callable[[S], ListenSettings],
-    create_app: Callable[[S], FastAPI],
+    create_app: Callable[[S], ASGIApp],
 ) -> None:
     """Entrypoint body shared by every ``stash2plex-<service>`` command."""
     try:

@@ -1,9 +1,10 @@
 """The provider service's HTTP app: a Plex custom metadata provider answering from Stash.
 
 Where things are: settings in :mod:`.settings`; request handling in :mod:`.handlers` (one
-method per endpoint), reached through :mod:`.fastpath` (routing, secret path) and
-documented in :mod:`.routes`; matching in :mod:`.match` and :mod:`.scoring`; the Plex
-Metadata object in :mod:`.metadata`; Stash reads (cached, coalesced) in :mod:`.lookups`;
+method per endpoint), reached through :mod:`.fastpath` (the outermost app: routing, secret
+path) and documented in :mod:`.routes` (on the FastAPI app, which also serves the
+operations routes); matching in :mod:`.match` and :mod:`.scoring`; the Plex Metadata
+object in :mod:`.metadata`; Stash reads (cached, coalesced) in :mod:`.lookups`;
 the image proxy in :mod:`.images`; gap publishing in :mod:`.gaps`.
 """
 
@@ -27,7 +28,8 @@ SERVICE = "provider"
 NEEDS: tuple[Dependency, ...] = ("stash",)
 
 
-def create_app(settings: ProviderSettings) -> FastAPI:
+def create_app(settings: ProviderSettings) -> ProviderFastPath:
+    """The app the server runs: Plex's endpoints on the fast path, the rest on FastAPI (``.api``)."""
     options = settings.provider
     if options.poster_mode is PosterMode.LETTERBOX and not letterbox.pillow_available():
         raise SettingsError(
@@ -43,12 +45,11 @@ def create_app(settings: ProviderSettings) -> FastAPI:
         ImageProxy(settings.stash, options),
     )
     runtime.on_stopping(handlers.close)
-    app = create_service_app(runtime, title="Stash2Plex provider")
-    _without_opentelemetry(app)
-    app.state.provider = handlers
-    app.include_router(router)
-    app.add_middleware(ProviderFastPath, handlers=handlers, options=options)
-    return app
+    api = create_service_app(runtime, title="Stash2Plex provider")
+    _without_opentelemetry(api)
+    api.state.provider = handlers
+    api.include_router(router)
+    return ProviderFastPath(api, handlers, options)
 
 
 def _without_opentelemetry(app: FastAPI) -> None:

@@ -1,9 +1,10 @@
-"""The provider's endpoints as a bare ASGI handler in front of FastAPI.
+"""The provider's ASGI app: Plex's requests answered by a bare router, everything else by FastAPI.
 
 A library scan sends Plex's match and metadata requests by the thousand, and a cached
-answer costs less than FastAPI's routing and dependency machinery around it; so every
-request under the provider's mount is routed here, and everything else (``/healthz``,
-``/readyz``, ``/metrics``, the OpenAPI docs) goes on to FastAPI.
+answer costs less than FastAPI's routing, middleware and dependency machinery around it;
+so this is the outermost app the server runs. Every request under the provider's mount is
+routed here to :class:`ProviderHandlers`, and everything else (``/healthz``, ``/readyz``,
+``/metrics``, the OpenAPI docs, the lifespan) goes on to the FastAPI app in ``api``.
 
 Routes, under ``/<secret>`` when a secret path is set (anything else then answers 404,
 revealing nothing): ``GET /`` (root document), ``POST /library/metadata/matches``,
@@ -17,9 +18,11 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from stash2plex.provider import metrics
 from stash2plex.provider.answers import Answer, BadRequestError, RequestError, error
@@ -31,11 +34,6 @@ from stash2plex.provider.settings import ProviderOptions
 
 log = logging.getLogger(__name__)
 
-ASGIApp = Any
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
 MAX_BODY_BYTES = 1024 * 1024
 PLEX = b"x-plex-"
 """Header names arrive lower-cased (ASGI); only Plex's own are read."""
@@ -46,10 +44,13 @@ ENDPOINTS = ("root", "match", "metadata", "images", "extras", "image", "unknown"
 
 
 class ProviderFastPath:
-    """Routes provider requests to :class:`ProviderHandlers`; passes the rest to ``app``."""
+    """Routes provider requests to :class:`ProviderHandlers`; passes the rest to ``api``.
 
-    def __init__(self, app: ASGIApp, handlers: ProviderHandlers, options: ProviderOptions) -> None:
-        self.app = app
+    Exceptions never reach the server: a failing handler answers 500 and is logged here.
+    """
+
+    def __init__(self, api: FastAPI, handlers: ProviderHandlers, options: ProviderOptions) -> None:
+        self.api = api
         self.handlers = handlers
         self.secret = options.secret_path.get_secret_value().encode() if options.secret_path else None
         self.mount = options.mount
@@ -61,7 +62,7 @@ class ProviderFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.api(scope, receive, send)
             return
         try:
             segments = _segments(scope)
@@ -71,20 +72,20 @@ class ProviderFastPath:
         if self.secret is not None:
             if not segments or not hmac.compare_digest(segments[0].encode("utf-8", "surrogateescape"), self.secret):
                 if scope["path"] in OPERATIONS:
-                    await self.app(scope, receive, send)
+                    await self.api(scope, receive, send)
                 else:
                     await _send(send, scope, error(404, "not found", "not_found"))
                 return
             segments = segments[1:]
         elif segments and scope["path"] in OPERATIONS:
-            await self.app(scope, receive, send)
+            await self.api(scope, receive, send)
             return
         route = _route(segments)
         if route is None:
             if self.secret is not None:
                 await _send(send, scope, error(404, "no such provider endpoint", "not_found"))
             else:
-                await self.app(scope, receive, send)
+                await self.api(scope, receive, send)
             return
         endpoint, method, params = route
         started = time.perf_counter()
@@ -139,12 +140,8 @@ class ProviderFastPath:
             return await handlers.extras(params[0])
         if endpoint == "image":
             kind, entity_id = params
-            if not (entity_id.isascii() and entity_id.isdigit() and len(entity_id) < 20):
-                return error(404, f"no image with id {entity_id[:40]!r}: ids are numbers", "not_found")
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"))) if scope["query_string"] else {}
-            version = query.get("v", "0")
-            image_kind = IMAGE_KINDS[kind]
-            return await handlers.image(image_kind, entity_id, version if version.isdigit() else "0")
+            return await handlers.image(IMAGE_KINDS[kind], entity_id, query.get("v"))
         where = "/".join(params)[:80]
         return error(404, f"no such provider endpoint: {where!r} (movies have no children)", "not_found")
 

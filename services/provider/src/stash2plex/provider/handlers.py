@@ -16,7 +16,7 @@ from stash2plex.common import plexguid
 from stash2plex.common.pathmap import PathMapper
 from stash2plex.common.stash.errors import StashError
 from stash2plex.provider import metadata, metrics
-from stash2plex.provider.answers import Answer, NotFoundError, RequestError, ok, unavailable
+from stash2plex.provider.answers import Answer, NotFoundError, RequestError, error, ok, unavailable
 from stash2plex.provider.cache import SingleFlight, TtlCache
 from stash2plex.provider.gaps import GapPublisher
 from stash2plex.provider.images import ImageKind, ImageProxy
@@ -31,6 +31,8 @@ from stash2plex.provider.stash import ProviderScene
 log = logging.getLogger(__name__)
 
 IDENTIFIER = plexguid.IDENTIFIER
+MAX_ID_DIGITS = 20
+"""Stash ids are 64-bit integers: longer "ids" are not worth a request to Stash."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,11 @@ class ProviderHandlers:
             return unavailable(f"cannot read the scene now, Stash did not answer: {problem}")
         return ok(metadata.container(IDENTIFIER, 0, Metadata=[]))
 
-    async def image(self, kind: ImageKind, entity_id: str, version: str) -> Answer:
-        return await self.image_proxy.answer(kind, entity_id, version)
+    async def image(self, kind: ImageKind, entity_id: str, version: str | None) -> Answer:
+        """An image through the proxy; ``version`` (``?v=``, from the links we hand out) only keys the caches."""
+        if not (entity_id.isascii() and entity_id.isdigit() and len(entity_id) < MAX_ID_DIGITS):
+            return error(404, f"no image with id {entity_id[:40]!r}: ids are numbers", "not_found")
+        return await self.image_proxy.answer(kind, entity_id, version if version and version.isdigit() else "0")
 
     # -- helpers --------------------------------------------------------------------------
 

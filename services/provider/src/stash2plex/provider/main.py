@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
-
 from stash2plex.common.service import run_service
 from stash2plex.provider.app import SERVICE, create_app
+from stash2plex.provider.fastpath import ProviderFastPath
 from stash2plex.provider.settings import ProviderSettings
 
 GC_THRESHOLDS = (10_000, 20, 50)
@@ -27,7 +26,7 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_service(settings: ProviderSettings) -> FastAPI:
+def create_service(settings: ProviderSettings) -> ProviderFastPath:
     app = create_app(settings)
     tune_garbage_collector()
     return app

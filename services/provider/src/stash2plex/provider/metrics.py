@@ -1,35 +1,39 @@
 """The provider's own metrics (the shared ones live in :mod:`stash2plex.common.metrics`).
 
-Labels never carry scene ids or paths: endpoints and outcomes are small fixed sets.
+Labels never carry scene ids or paths: endpoints and outcomes are small fixed sets. The
+ones every request touches are :mod:`.tally` metrics (no lock per increment); the rest are
+``prometheus_client``'s.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-REQUESTS = Counter(
+from stash2plex.provider.tally import Tally, TallyHistogram
+
+REQUESTS = Tally(
     "stash2plex_provider_requests",
     "Requests Plex made of the provider, by endpoint (root, match, metadata, images, extras, image) and outcome "
     "(ok, not_found, bad_request, unavailable, error).",
     ["endpoint", "outcome"],
 )
-LATENCY = Histogram(
+LATENCY = TallyHistogram(
     "stash2plex_provider_request_seconds",
     "Time to answer Plex, by endpoint.",
     ["endpoint"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
-MATCHES = Counter(
+MATCHES = Tally(
     "stash2plex_provider_matches",
     "Match requests by how the best candidate was found: guid, path, basename, title, none.",
     ["method"],
 )
-CACHE_LOOKUPS = Counter(
+CACHE_LOOKUPS = Tally(
     "stash2plex_provider_cache_lookups",
     "Cache lookups by cache and result (hit, miss); the hit ratio is hit / (hit + miss).",
     ["cache", "result"],
 )
-COALESCED = Counter(
+COALESCED = Tally(
     "stash2plex_provider_coalesced",
     "Lookups that waited for an identical one already asking Stash instead of asking again.",
     ["lookup"],

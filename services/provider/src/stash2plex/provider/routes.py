@@ -97,10 +97,7 @@ ImageKind = Literal["screenshot", "poster", "performer"]
 
 
 async def _image(request: Request, kind: ImageKind, entity: str, v: str | None) -> Response:
-    if not (entity.isascii() and entity.isdigit()):
-        return Response(b'{"detail":"ids are numbers"}', 404, media_type="application/json")
-    version = v if v and v.isdigit() else "0"
-    return as_response(await handlers_of(request).image(kind, entity, version))
+    return as_response(await handlers_of(request).image(kind, entity, v))
 
 
 @router.get("/images/scene/{scene_id}/screenshot", summary="A scene's screenshot, from Stash")
