@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from hypothesis import assume, given
@@ -67,6 +68,54 @@ async def test_a_failed_fetch_fails_its_keys_only() -> None:
 def test_batches_need_room() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Batcher(Fetcher(), max_batch=0, in_flight=1)
+    with pytest.raises(ValueError, match="negative"):
+        Batcher(Fetcher(), max_batch=1, in_flight=1, settle_turns=-1)
+
+
+async def after_turns(batcher: Batcher[str], key: str, turns: int) -> str:
+    """``key`` asked after ``turns`` turns of the loop: a burst read off the sockets a few requests at a time."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    return await batcher.get(key)
+
+
+async def test_a_burst_spread_over_turns_goes_in_one_fetch_once_it_settles() -> None:
+    spread, settled = Fetcher(), Fetcher()
+    eager = Batcher(spread, max_batch=50, in_flight=2)
+    patient = Batcher(settled, max_batch=50, in_flight=2, settle_turns=3)
+    for batcher in (eager, patient):
+        values = await asyncio.gather(*(after_turns(batcher, k, 2 * i) for i, k in enumerate("abcdef")))
+        assert values == list("ABCDEF")
+    assert len(spread.calls) > 1  # without settling, the first keys go alone
+    assert settled.calls == [list("abcdef")]
+
+
+async def test_a_lone_key_waits_a_few_turns_not_the_linger() -> None:
+    fetch = Fetcher()
+    batcher = Batcher(fetch, max_batch=50, in_flight=2, settle_turns=3, max_linger_s=30)
+    assert await asyncio.wait_for(batcher.get("a"), timeout=1) == "A"
+
+
+async def test_a_steady_stream_of_keys_is_cut_at_the_linger_or_when_the_batch_is_full() -> None:
+    fetch = Fetcher()
+    batcher = Batcher(fetch, max_batch=100_000, in_flight=2, settle_turns=3, max_linger_s=0.02)
+    started = time.monotonic()
+    asked: list[asyncio.Task[str]] = []
+    first_fetch_at = None
+    while time.monotonic() - started < 0.2:  # a new key every turn, for ten times the linger
+        asked.append(asyncio.create_task(batcher.get(f"k{len(asked)}")))
+        await asyncio.sleep(0)
+        if fetch.calls and first_fetch_at is None:
+            first_fetch_at = time.monotonic() - started
+    assert first_fetch_at is not None
+    assert first_fetch_at < 0.1  # cut at about the linger, not when the keys stopped
+    await asyncio.gather(*asked)
+    assert sum(len(call) for call in fetch.calls) == len(asked)
+
+    full = Fetcher()
+    small = Batcher(full, max_batch=3, in_flight=1, settle_turns=1000, max_linger_s=30)
+    assert await asyncio.wait_for(asyncio.gather(*(small.get(k) for k in "xyz")), timeout=1) == list("XYZ")
+    assert full.calls == [list("xyz")]
 
 
 paths = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\n\r"), max_size=60)

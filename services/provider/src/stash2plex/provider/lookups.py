@@ -44,6 +44,9 @@ IDS_PER_QUERY = 100
 PATHS_PER_QUERY = 50
 BATCHES_IN_FLIGHT = 2
 """Batch queries of one kind running at once; keys arriving meanwhile wait and go out together."""
+SETTLE_TURNS = 4
+"""Quiet event-loop turns before a batch goes (see :mod:`.batching`): about the turns a request
+takes from the socket to its lookup, so a burst still being read joins the batch."""
 SEARCH_LIMIT = 50
 """Scenes read for a basename or title search (a Fix Match lists at most 100)."""
 PATH_LIMIT = 25
@@ -79,10 +82,10 @@ class SceneLookups:
         self._client: ProviderStashClient | None = None
         self._opening = asyncio.Lock()
         self._by_id: Batcher[ProviderScene | None] = Batcher(
-            self._fetch_ids, max_batch=IDS_PER_QUERY, in_flight=BATCHES_IN_FLIGHT
+            self._fetch_ids, max_batch=IDS_PER_QUERY, in_flight=BATCHES_IN_FLIGHT, settle_turns=SETTLE_TURNS
         )
         self._by_path: Batcher[Scenes] = Batcher(
-            self._fetch_paths, max_batch=PATHS_PER_QUERY, in_flight=BATCHES_IN_FLIGHT
+            self._fetch_paths, max_batch=PATHS_PER_QUERY, in_flight=BATCHES_IN_FLIGHT, settle_turns=SETTLE_TURNS
         )
 
     # -- public lookups -------------------------------------------------------------------
