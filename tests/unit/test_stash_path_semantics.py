@@ -55,6 +55,10 @@ def test_like_folds_ascii_case_only() -> None:
     assert like("/Data/Clip.MP4", "/data/clip.mp4") is True
     # SQLite's LIKE does not fold non-ASCII letters: an accented capital is a different path.
     assert like("/data/Éclair.mp4", "/data/éclair.mp4") is False
+    # Nor does it fold the letters Unicode folds to ASCII ones (the Kelvin sign, the long s).
+    assert like("/data/\u212aelvin.mp4", "/data/kelvin.mp4") is False
+    assert like("/data/kelvin.mp4", "/data/\u212aelvin.mp4") is False
+    assert like("/data/\u017fun.mp4", "/data/sun.mp4") is False
 
 
 def test_like_wildcards_stay_active_in_an_exact_value() -> None:

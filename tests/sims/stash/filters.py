@@ -27,7 +27,6 @@ from typing import Any
 Criterion = Mapping[str, Any]
 Truth = bool | None  # SQL's three-valued logic: None is NULL
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _GO_WHITESPACE = re.compile(r"[\t\n\f\r ]+")  # RE2's \s is ASCII-only
 
 
@@ -66,22 +65,16 @@ def _all(values: Iterable[Truth]) -> Truth:
 
 @lru_cache(maxsize=4096)
 def _like_regex(pattern: str) -> re.Pattern[str]:
-    parts = []
-    for char in pattern.translate(_ASCII_LOWER):
-        if char == "%":
-            parts.append(".*")
-        elif char == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-    return re.compile("".join(parts), re.DOTALL)
+    """The pattern as a regex; ``IGNORECASE`` with ``ASCII`` folds A-Z only, as SQLite's ``LIKE`` does."""
+    parts = [".*" if char == "%" else "." if char == "_" else re.escape(char) for char in pattern]
+    return re.compile("".join(parts), re.DOTALL | re.IGNORECASE | re.ASCII)
 
 
 def like(value: str | None, pattern: str) -> Truth:
     """SQLite ``value LIKE pattern`` with its defaults: ``%``/``_`` wildcards, ASCII-only case folding."""
     if value is None:
         return None
-    return _like_regex(pattern).fullmatch(value.translate(_ASCII_LOWER)) is not None
+    return _like_regex(pattern).fullmatch(value) is not None
 
 
 def search_terms(value: str) -> tuple[list[str], bool]:
