@@ -8,6 +8,7 @@ a filter, so every lookup also brings what the metadata answer needs.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,7 +56,7 @@ def path_equals(path: str) -> dict[str, Any]:
     return {"path": {"value": path, "modifier": "EQUALS"}}
 
 
-_REGEX_SPECIALS = frozenset("\\.+*?()|[]{}^$")
+_REGEX_SPECIALS = re.compile(r"[\\.+*?()|\[\]{}^$]")
 
 
 def literal_regex(text: str) -> str:
@@ -63,7 +64,7 @@ def literal_regex(text: str) -> str:
 
     Only the metacharacters are escaped: Go rejects escapes of letters, digits and spaces.
     """
-    return "".join("\\" + c if c in _REGEX_SPECIALS else c for c in text)
+    return _REGEX_SPECIALS.sub(r"\\\g<0>", text)
 
 
 def paths_regex(paths: Sequence[str]) -> dict[str, Any]:
