@@ -124,7 +124,7 @@ paths = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_charac
 ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-@given(st.lists(paths, min_size=1, max_size=5))
+@given(st.lists(paths, min_size=1, max_size=12))
 def test_the_paths_regex_matches_the_paths_whatever_their_ascii_case_and_nothing_longer(wanted: list[str]) -> None:
     assume(not any(w.endswith(".mp4") or w.startswith("/prefix") for w in wanted))
     pattern = re.compile(paths_regex(wanted)["path"]["value"])
@@ -137,9 +137,17 @@ def test_the_paths_regex_matches_the_paths_whatever_their_ascii_case_and_nothing
             assert not pattern.search(path[:-1])  # the shared beginning alone is not a match
 
 
-def test_the_shared_folder_is_written_once() -> None:
+def test_shared_text_is_written_once_and_alternatives_start_where_paths_part() -> None:
     value = paths_regex(["/media/Clips/a.mp4", "/media/Clips/b.mp4", "/media/Movies/c.mkv"])["path"]["value"]
-    assert value == "(?i)^/media/(?:Clips/a\\.mp4|Clips/b\\.mp4|Movies/c\\.mkv)$"
+    assert value == "(?i)^/media/(?:Clips/(?:a\\.mp4|b\\.mp4)|Movies/c\\.mkv)$"
+    # a path that is the start of another is still matched on its own, and nothing between
+    nested = re.compile(paths_regex(["/a/b.mkv", "/a/b.mkv.part", "/a/b.mkv"])["path"]["value"])
+    assert [bool(nested.search(p)) for p in ("/a/b.mkv", "/a/b.mkv.part", "/a/b.mkv.p", "/a/b")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_only_metacharacters_are_escaped() -> None:

@@ -7,7 +7,6 @@ a filter, so every lookup also brings what the metadata answer needs.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -70,12 +69,41 @@ def literal_regex(text: str) -> str:
 def paths_regex(paths: Sequence[str]) -> dict[str, Any]:
     """Files at any of ``paths``, ignoring case: one scan of Stash's files for a whole batch.
 
-    The paths' common beginning (a library's folder) is written once, before the alternatives:
-    the same files match, and a backtracking regex engine stops comparing it fifty times a file.
+    The paths are written as a trie: text they share (a library's folder, a studio's, a file
+    name's start) appears once, and alternatives begin only where paths part. The same files
+    match as with fifty plain alternatives, and a backtracking regex engine compares each
+    file's path once instead of once per alternative.
     """
-    shared = os.path.commonprefix(list(paths))  # noqa: RUF071 - characters are meant: any shared text, not only whole folders
-    alternatives = "|".join(literal_regex(p[len(shared) :]) for p in paths)
-    return {"path": {"value": f"(?i)^{literal_regex(shared)}(?:{alternatives})$", "modifier": "MATCHES_REGEX"}}
+    root: _Trie = {}
+    for path in paths:
+        node = root
+        for char in path:
+            node = node.setdefault(char, {})
+        node[_END] = {}
+    return {"path": {"value": f"(?i)^{_trie_regex(root)}$", "modifier": "MATCHES_REGEX"}}
+
+
+_Trie = dict[str, "_Trie"]
+_END = ""
+"""The key marking a node where a path ends (no character is the empty string)."""
+
+
+def _trie_regex(node: _Trie) -> str:
+    """The regex of what may follow ``node``: depth is the number of places paths part (at most one per path)."""
+    branches = []
+    for char, child in node.items():
+        if char == _END:
+            continue
+        run = [char]
+        while len(child) == 1 and _END not in child:  # a stretch no path leaves: one literal
+            ((char, child),) = child.items()
+            run.append(char)
+        branches.append(literal_regex("".join(run)) + _trie_regex(child))
+    if not branches:
+        return ""
+    if _END in node:
+        return "(?:" + "|".join(branches) + ")?"
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def path_contains(text: str) -> dict[str, Any]:
