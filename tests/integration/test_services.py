@@ -49,6 +49,7 @@ def test_service_starts_unconfigured_and_reports_what_is_missing(name: str, brok
         metrics = httpx.get(service.url + "/metrics", follow_redirects=False)
         assert metrics.status_code == 200
         assert metrics.headers["content-type"].startswith("text/plain")
+        assert "server" not in metrics.headers  # the server software is not named to clients
         assert f'stash2plex_build_info{{service="{name}"' in metrics.text
         assert f'stash2plex_nats_connected{{service="{name}"}} 1.0' in metrics.text
         assert "stash2plex_stream_messages" in metrics.text

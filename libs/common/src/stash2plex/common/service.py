@@ -47,4 +47,5 @@ def run_service(
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        server_header=False,  # nothing to gain from naming the server software to every client
     )
