@@ -18,8 +18,10 @@ median of the runs' p99s, and the worst run is printed (and in the JSON) beside 
 
 Printed besides: p50s; metadata asked right after each match (Plex's order: the match
 brought the scene); a cold run of identical requests (one Stash query shared per burst);
-and the time the simulator alone needs for one burst's queries, the floor under every cold
-figure. The last line is JSON with ``match_p99_ms_cold``, ``match_p99_ms_warm`` and
+the time the simulator alone needs for one burst's queries, the floor under every cold
+figure; and the same warm bursts answered by uvicorn with an app that does nothing
+(:mod:`._http_floor`), the floor under the warm figure, with the load generator's own CPU
+per answer (how fast this machine is today). The last line is JSON with ``match_p99_ms_cold``, ``match_p99_ms_warm`` and
 ``metadata_p99_ms_cold`` first. Targets (issue 6): match p99 <= 50 ms cold and <= 5 ms warm,
 metadata p99 <= 50 ms cold.
 """
@@ -143,6 +145,20 @@ def metadata_request(scene_id: int) -> Request:
 
 
 @contextmanager
+def http_floor(size: int) -> Iterator[int]:
+    """The do-nothing server of :mod:`._http_floor` answering ``size`` bytes; yields its port."""
+    port = free_port()
+    command = [sys.executable, "-m", "tests.bench._http_floor", "--port", str(port), "--size", str(size)]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
 def stash_simulator() -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "tests.sims.stash", "--port", str(port), "--generate", str(SCENES)]
@@ -206,13 +222,14 @@ def simulator_alone(stash_url: str, scene_ids: list[int], paths: list[str]) -> d
     return asyncio.run(measure())
 
 
-SAMPLES = ("match cold", "match warm", "metadata cold", "after match", "identical")
+SAMPLES = ("match cold", "match warm", "metadata cold", "after match", "identical", "http floor")
 NOTES = {
     "match cold": "files never asked about, full paths",
     "match warm": "the same files again",
     "metadata cold": "scenes never read",
     "after match": "metadata right after its match, Plex's order",
     "identical": "cold, 50 identical matches per burst",
+    "http floor": "warm bursts, uvicorn with an app doing nothing",
 }
 
 
@@ -229,6 +246,8 @@ def main() -> None:
     runs: list[dict[str, Sample]] = []
     stash_ms: dict[str, float] = {}
     floor: dict[str, float] = {}
+    client_cpu_us: list[float] = []
+    answer_bytes: list[int] = []
     matched = [s.id for s in scenes[:count]]
     matched_requests = [match_request(p) for p in paths[:count]]
     metadata_ids = [s.id for s in scenes[count : count * 2]]
@@ -239,7 +258,10 @@ def main() -> None:
         run(bursts(provider.port, [metadata_request(i) for i in matched], samples["after match"]))
         warm = [matched_requests[i % count] for i in range(CONCURRENCY * WARM_BURSTS)]
         run(bursts(provider.port, warm[:count], Sample()))  # warm-up: every answer cached and sent once
+        started = time.process_time()
         run(bursts(provider.port, warm, samples["match warm"]))
+        client_cpu_us.append((time.process_time() - started) / len(warm) * 1e6)
+        answer_bytes.append(len(httpx.post(provider.url + MATCH_PATH, content=warm[0][2], timeout=5).content))
         run(bursts(provider.port, [metadata_request(i) for i in metadata_ids], samples["metadata cold"]))
         stash_ms.update(stash_seconds_per_query(provider.url))
 
@@ -253,15 +275,19 @@ def main() -> None:
         tmp = Path(tmp_name)
         with running_broker(tmp / "nats") as broker:
             env = provider_env(stash_url, broker.url)
+            floor_requests = [matched_requests[0]] * (CONCURRENCY * WARM_BURSTS)
             for number in range(RUNS):
                 samples = {name: Sample() for name in SAMPLES}
                 fresh_provider(env, tmp, functools.partial(run_match, samples=samples))
                 fresh_provider(env, tmp, functools.partial(run_identical, samples=samples))
+                with http_floor(answer_bytes[-1]) as floor_port:
+                    run(bursts(floor_port, floor_requests[:count], Sample()))
+                    run(bursts(floor_port, floor_requests, samples["http floor"]))
                 for name, sample in samples.items():
                     assert set(sample.statuses) == {200}, (number, name, sample.statuses)
                 runs.append(samples)
                 line = ", ".join(f"{n} p99 {s.p(0.99):.2f} ms" for n, s in samples.items())
-                print(f"run {number + 1}/{RUNS}: {line}")
+                print(f"run {number + 1}/{RUNS}: {line}; load generator {client_cpu_us[-1]:.0f} µs CPU an answer")
         floor = simulator_alone(stash_url, metadata_ids[:CONCURRENCY], paths[count : count + CONCURRENCY])
 
     def p(name: str, q: float) -> list[float]:
@@ -282,6 +308,10 @@ def main() -> None:
         f"{CONCURRENCY} exact paths {floor['paths']:.0f} ms (a cold burst cannot answer faster)"
     )
     print(
+        f"the load generator's own CPU per warm answer: {median(client_cpu_us):.0f} µs "
+        f"({min(client_cpu_us):.0f}-{max(client_cpu_us):.0f}; the lower, the faster this machine is now)"
+    )
+    print(
         "Stash time per provider query (last run), queueing included: "
         + ", ".join(f"{k} {v:.1f} ms" for k, v in stash_ms.items())
     )
@@ -299,6 +329,8 @@ def main() -> None:
         "identical_match_p99_ms_cold": median(p("identical", 0.99)),
         "simulator_burst_ms_ids": floor["ids"],
         "simulator_burst_ms_paths": floor["paths"],
+        "http_floor_p99_ms_warm": median(p("http floor", 0.99)),
+        "load_generator_cpu_us_per_answer": median(client_cpu_us),
     }
     print(json.dumps({**{k: round(v, 2) for k, v in figures.items()}, "runs": RUNS}))
 
