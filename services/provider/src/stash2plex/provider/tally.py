@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -21,6 +22,51 @@ from prometheus_client.utils import floatToGoString
 
 _bucket_label: Callable[[float], str] = floatToGoString
 """``le`` as ``prometheus_client`` writes it (``0.005``, ``1.0``), so series keep their labels."""
+
+
+C = TypeVar("C")
+
+
+class _Family(Generic[C]):
+    """A metric family: its name, help and label names, and one child per label values."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        new_child: Callable[[], C],
+        registry: CollectorRegistry | None,
+    ) -> None:
+        self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
+        self._new_child = new_child
+        self._children: dict[tuple[str, ...], C] = {}
+        if registry is not None:
+            registry.register(self)  # a Collector by its collect() and describe()
+
+    def labels(self, *values: str) -> C:
+        if len(values) != len(self.labelnames):
+            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._new_child()
+        return child
+
+    def describe(self) -> Iterator[Metric]:
+        """The family without samples: lets the registry refuse a name registered twice."""
+        yield self._empty()
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._empty()
+        for values, child in list(self._children.items()):
+            self._add(family, values, child)
+        yield family
+
+    def _empty(self) -> Metric:
+        raise NotImplementedError
+
+    def _add(self, family: Metric, values: tuple[str, ...], child: C) -> None:
+        raise NotImplementedError
 
 
 class TallyChild:
@@ -37,34 +83,20 @@ class TallyChild:
         self.value += amount
 
 
-class Tally:
+class Tally(_Family[TallyChild]):
     """A Prometheus counter (``<name>_total``) with the ``labels(...).inc()`` API of ``prometheus_client``."""
 
     def __init__(
         self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry | None = REGISTRY
     ) -> None:
-        self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
-        self._children: dict[tuple[str, ...], TallyChild] = {}
-        if registry is not None:
-            registry.register(self)
+        super().__init__(name, documentation, labelnames, TallyChild, registry)
 
-    def labels(self, *values: str) -> TallyChild:
-        if len(values) != len(self.labelnames):
-            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-        child = self._children.get(values)
-        if child is None:
-            child = self._children[values] = TallyChild()
-        return child
+    def _empty(self) -> Metric:
+        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
-    def describe(self) -> Iterator[Metric]:
-        """The family without samples: lets the registry refuse a name registered twice."""
-        yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-
-    def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for values, child in list(self._children.items()):
-            family.add_metric(values, child.value)
-        yield family
+    def _add(self, family: Metric, values: tuple[str, ...], child: TallyChild) -> None:
+        assert isinstance(family, CounterMetricFamily)
+        family.add_metric(values, child.value)
 
 
 class TallyHistogramChild:
@@ -82,7 +114,7 @@ class TallyHistogramChild:
         self.sum += value
 
 
-class TallyHistogram:
+class TallyHistogram(_Family[TallyHistogramChild]):
     """A Prometheus histogram (``_bucket``, ``_count``, ``_sum``); ``le`` bounds are inclusive, as Prometheus wants."""
 
     def __init__(
@@ -96,30 +128,17 @@ class TallyHistogram:
         bounds = tuple(float(b) for b in buckets if b != float("inf"))
         if not bounds or list(bounds) != sorted(set(bounds)):
             raise ValueError("histogram buckets must be increasing and not empty")
-        self.name, self.documentation, self.labelnames = name, documentation, tuple(labelnames)
         self.bounds = bounds
-        self._children: dict[tuple[str, ...], TallyHistogramChild] = {}
-        if registry is not None:
-            registry.register(self)
+        self._edges = [_bucket_label(b) for b in bounds] + ["+Inf"]
+        super().__init__(name, documentation, labelnames, lambda: TallyHistogramChild(bounds), registry)
 
-    def labels(self, *values: str) -> TallyHistogramChild:
-        if len(values) != len(self.labelnames):
-            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-        child = self._children.get(values)
-        if child is None:
-            child = self._children[values] = TallyHistogramChild(self.bounds)
-        return child
+    def _empty(self) -> Metric:
+        return HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
 
-    def describe(self) -> Iterator[Metric]:
-        yield HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-
-    def collect(self) -> Iterator[Metric]:
-        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        edges = [_bucket_label(b) for b in self.bounds] + ["+Inf"]
-        for values, child in list(self._children.items()):
-            running, buckets = 0, []
-            for edge, count in zip(edges, list(child.counts), strict=True):
-                running += count
-                buckets.append((edge, float(running)))
-            family.add_metric(values, buckets, child.sum)
-        yield family
+    def _add(self, family: Metric, values: tuple[str, ...], child: TallyHistogramChild) -> None:
+        assert isinstance(family, HistogramMetricFamily)
+        running, buckets = 0, []
+        for edge, count in zip(self._edges, list(child.counts), strict=True):
+            running += count
+            buckets.append((edge, float(running)))
+        family.add_metric(values, buckets, child.sum)
