@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,31 +145,29 @@ def metadata_request(scene_id: int) -> Request:
 
 
 @contextmanager
-def http_floor(size: int) -> Iterator[int]:
-    """The do-nothing server of :mod:`._http_floor` answering ``size`` bytes; yields its port."""
+def serving(module: str, *arguments: str, timeout: float = 30) -> Iterator[int]:
+    """``python -m <module> --port <free port> <arguments>`` until the block ends; yields the port."""
     port = free_port()
-    command = [sys.executable, "-m", "tests.bench._http_floor", "--port", str(port), "--size", str(size)]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
+    command = [sys.executable, "-m", module, "--port", str(port), *arguments]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL)
     try:
-        wait_for_port("127.0.0.1", port, timeout=30)
+        wait_for_port("127.0.0.1", port, timeout=timeout)
         yield port
     finally:
         process.terminate()
         process.wait(10)
 
 
+def http_floor(size: int) -> AbstractContextManager[int]:
+    """The do-nothing server of :mod:`._http_floor` answering ``size`` bytes; yields its port."""
+    return serving("tests.bench._http_floor", "--size", str(size))
+
+
 @contextmanager
 def stash_simulator() -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "tests.sims.stash", "--port", str(port), "--generate", str(SCENES)]
-    command += ["--seed", str(SEED), "--api-key", API_KEY]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port("127.0.0.1", port, timeout=60)
+    arguments = ("--generate", str(SCENES), "--seed", str(SEED), "--api-key", API_KEY)
+    with serving("tests.sims.stash", *arguments, timeout=60) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def provider_env(stash_url: str, nats_url: str) -> dict[str, str]:

@@ -129,7 +129,7 @@ class ProviderFastPath:
         if endpoint == "match":
             body = await _body(receive)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k.startswith(PLEX)}
-            query = dict(parse_qsl(scope["query_string"].decode("latin-1"))) if scope["query_string"] else {}
+            query = _query(scope)
             page = page_of(headers, query) if headers or query else DEFAULT_PAGE
             return await handlers.match(body, page, self.base_url(scope))
         if endpoint == "metadata":
@@ -140,10 +140,16 @@ class ProviderFastPath:
             return await handlers.extras(params[0])
         if endpoint == "image":
             kind, entity_id = params
-            query = dict(parse_qsl(scope["query_string"].decode("latin-1"))) if scope["query_string"] else {}
+            query = _query(scope)
             return await handlers.image(IMAGE_KINDS[kind], entity_id, query.get("v"))
         where = "/".join(params)[:80]
         return error(404, f"no such provider endpoint: {where!r} (movies have no children)", "not_found")
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    """The query string's parameters (the last of a repeated name wins)."""
+    raw: bytes = scope["query_string"]
+    return dict(parse_qsl(raw.decode("latin-1"))) if raw else {}
 
 
 def _segments(scope: Scope) -> list[str]:
